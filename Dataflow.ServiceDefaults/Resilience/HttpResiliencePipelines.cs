@@ -55,9 +55,10 @@ public sealed class HttpResiliencePipeline : IDisposable
             PermitLimit = options.RateLimitPermits,
             QueueLimit = 0,
         });
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddTimeout(options.TotalRequestTimeout)
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>().AddTimeout(options.TotalRequestTimeout);
+        if (options.MaxRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = options.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
@@ -65,7 +66,9 @@ public sealed class HttpResiliencePipeline : IDisposable
                 Delay = options.RetryBaseDelay,
                 ShouldHandle = args => ValueTask.FromResult(HttpResiliencePipelines.IsTransient(args.Outcome)),
                 DelayGenerator = options.HonorRetryAfter ? RetryAfterDelay : null,
-            })
+            });
+        }
+        var pipeline = builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
                 FailureRatio = options.CircuitBreakerFailureRatio,

@@ -34,9 +34,10 @@ public sealed class PrometheusMetricReader : BaseExportingMetricReader
         try
         {
             _exporter.Output.Clear();
-            if (!Collect(timeoutMilliseconds: 5000))
+            // A pull-only exporter may only be collected through the delegate the SDK hands it.
+            if (_exporter.Collect is not { } collect || !collect(5000))
             {
-                throw new TimeoutException("Collecting metrics for the Prometheus scrape timed out.");
+                throw new TimeoutException("Collecting metrics for the Prometheus scrape failed or timed out.");
             }
             return _exporter.Output.ToString();
         }
@@ -56,10 +57,13 @@ public sealed class PrometheusMetricReader : BaseExportingMetricReader
     }
 
     [ExportModes(ExportModes.Pull)]
-    private sealed class TextExporter : BaseExporter<Metric>
+    private sealed class TextExporter : BaseExporter<Metric>, IPullMetricExporter
     {
         public StringBuilder Output { get; } = new();
 
+        public Func<int, bool>? Collect { get; set; }
+
+        // Metric points are only valid during this call, so they are rendered here, on the collecting thread.
         public override ExportResult Export(in Batch<Metric> batch)
         {
             var families = new HashSet<string>(StringComparer.Ordinal);

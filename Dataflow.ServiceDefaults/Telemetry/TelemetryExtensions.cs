@@ -52,10 +52,29 @@ public static class TelemetryExtensions
     private static ResourceBuilder CreateResource(IConfiguration configuration, string applicationName)
     {
         var serviceName = configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : applicationName;
-        // The environment detector runs last so OTEL_RESOURCE_ATTRIBUTES (service.instance.id, …) wins.
+        // Read from configuration rather than the process environment so appsettings and tests can set them;
+        // added last so that OTEL_RESOURCE_ATTRIBUTES (service.instance.id, …) wins over the defaults.
         return ResourceBuilder.CreateDefault()
             .AddService(serviceName, autoGenerateServiceInstanceId: true)
-            .AddEnvironmentVariableDetector();
+            .AddAttributes(ParseResourceAttributes(configuration["OTEL_RESOURCE_ATTRIBUTES"]));
+    }
+
+    /// <summary>Parses <c>key1=value1,key2=value2</c> (values percent-encoded) as the OpenTelemetry spec defines it.</summary>
+    internal static IEnumerable<KeyValuePair<string, object>> ParseResourceAttributes(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            yield break;
+        }
+        foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new InvalidOperationException($"OTEL_RESOURCE_ATTRIBUTES entry '{pair}' is not key=value.");
+            }
+            yield return new(pair[..equals].Trim(), Uri.UnescapeDataString(pair[(equals + 1)..].Trim()));
+        }
     }
 
     /// <summary>The OTLP endpoint and protocol from configuration (<c>OTEL_EXPORTER_OTLP_*</c>).</summary>

@@ -106,8 +106,8 @@ public sealed class ServerFixtureTests(SharedServers servers)
     [Fact]
     public async Task Nginx_fixture_balances_requests_across_its_upstreams()
     {
-        await using var first = await StaticHttpServer.StartAsync("first", Ct);
-        await using var second = await StaticHttpServer.StartAsync("second", Ct);
+        await using var first = await TestHttpServer.StartAsync("first", Ct);
+        await using var second = await TestHttpServer.StartAsync("second", Ct);
         await using var nginx = await NginxServer.StartAsync([(first.Host, first.Port), (second.Host, second.Port)], Ct);
         using var http = new HttpClient { BaseAddress = nginx.BaseUri };
 
