@@ -13,10 +13,16 @@ public abstract class ServerProcess : IAsyncDisposable
     private static readonly ConcurrentDictionary<ServerProcess, byte> Running = new();
     private ChildProcess? _process;
 
+    private const string DirectoryPrefix = "dataflow-";
+    private const string OwnerFile = ".owner-pid";
+
+    static ServerProcess() => RemoveDirectoriesOfDeadRuns();
+
     protected ServerProcess(string name)
     {
         Name = name;
-        DataDirectory = Directory.CreateTempSubdirectory($"dataflow-{name}-").FullName;
+        DataDirectory = Directory.CreateTempSubdirectory($"{DirectoryPrefix}{name}-").FullName;
+        File.WriteAllText(Path.Combine(DataDirectory, OwnerFile), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         // Servers that drop privileges (postgres, mariadb, nginx workers) must be able to traverse it.
         File.SetUnixFileMode(DataDirectory, (UnixFileMode)0b111_101_101);
         Port = FreePort.Next();
@@ -187,6 +193,29 @@ public abstract class ServerProcess : IAsyncDisposable
         if (Environment.IsPrivilegedProcess)
         {
             await RunToCompletionAsync(new ChildProcessOptions("/bin/chown", ["-R", $"{user}:{user}", path]), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A killed test run leaves its servers' directories behind (its servers die with it); the next run removes
+    /// every directory whose owning process no longer exists.
+    /// </summary>
+    private static void RemoveDirectoriesOfDeadRuns()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            try
+            {
+                var owner = int.Parse(File.ReadAllText(Path.Combine(directory, OwnerFile)), System.Globalization.CultureInfo.InvariantCulture);
+                if (!Directory.Exists($"/proc/{owner}"))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                // Not ours, still being written, or already gone.
+            }
         }
     }
 
