@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Accounts benchmark, everything in one run on this machine (loopback only, bounded durations):
+#   1. a throwaway PostgreSQL 15 with default durability (fsync on) on local disk;
+#   2. the service (Release) on it; pgbench with the equivalent scripts at the same concurrency;
+#   3. non-conflicting deposits without barrier vs pgbench (alternating, two passes), then the load program's three
+#      reference scenarios (8 threads x 1000 operations, barrier per round);
+#   4. wrk GET of an account with 120 events vs pgbench's prepared read; the service's peak RSS;
+#   5. the in-memory store: the three scenarios (8 threads x 3000) repeated 5 times (flatness).
+# Usage: benchmarks/Dataflow.Accounts.LoadTest/run-benchmark.sh [seconds-per-measurement, default 15]
+set -euo pipefail
+SECONDS_PER_RUN=${1:-15}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ART=${ACCOUNTS_BENCH_ARTIFACTS:-/tmp/art-accounts-bench}
+PGBIN=/usr/lib/postgresql/15/bin
+HERE="$ROOT/benchmarks/Dataflow.Accounts.LoadTest"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_ready() { for _ in $(seq 1 100); do curl -fs "$1/readyz" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "not ready: $1" >&2; return 1; }
+# RSS counts the shared, read-only pages of the .NET runtime files too; PSS splits those between processes.
+rss() {
+  awk '/VmHWM|VmRSS/ {printf "%s %d MB  ", $1, $2/1024}' "/proc/$1/status"
+  awk '/^Pss:|^Private_Clean|^Private_Dirty/ {printf "%s %d MB  ", $1, $2/1024}' "/proc/$1/smaps_rollup"; echo
+}
+
+echo "== build (Release)"
+dotnet build "$ROOT/services/Dataflow.Accounts" -c Release --artifacts-path "$ART" -v q -nologo | tail -n 2
+dotnet build "$ROOT/benchmarks/Dataflow.Accounts.LoadTest" -c Release --artifacts-path "$ART" -v q -nologo | tail -n 2
+SERVICE="$ART/bin/Dataflow.Accounts/release/Dataflow.Accounts.dll"
+LOAD="$ART/bin/Dataflow.Accounts.LoadTest/release/Dataflow.Accounts.LoadTest.dll"
+
+WORK=$(mktemp -d /tmp/accounts-bench-XXXXXX); chmod 755 "$WORK"; chown postgres:postgres "$WORK"
+PGPORT=$(free_port); SVC_PORT=$(free_port); MEM_PORT=$(free_port)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== PostgreSQL 15 (default durability) on port $PGPORT"
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -w -l "$WORK/pg.log" \
+  -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK -c max_connections=200" start >/dev/null
+"$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres accounts
+runuser -u postgres -- "$PGBIN/postgres" --version
+
+echo "== service on port $SVC_PORT (PostgreSql)"
+ASPNETCORE_URLS="http://127.0.0.1:$SVC_PORT" ConnectionStrings__accounts="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=accounts" \
+  Accounts__Provider=PostgreSql Logging__LogLevel__Default=Warning dotnet "$SERVICE" >"$WORK/service.log" 2>&1 &
+SVC_PID=$!; PIDS+=("$SVC_PID")
+wait_ready "http://127.0.0.1:$SVC_PORT"
+load() { dotnet "$LOAD" --url "http://127.0.0.1:$1" "${@:2}"; }
+# Warm-up (JIT, pool, prepared statements) outside the measurements.
+load "$SVC_PORT" --threads 8 --ops 100 --scenarios non-conflicting >/dev/null
+
+# The machine is shared: pgbench and the service alternate twice so both see the same background load.
+pgbench_write() {
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -M prepared -c 8 -j 2 -T "$SECONDS_PER_RUN" -f "$HERE/pgbench-write.sql" accounts 2>&1 \
+    | grep -E "^(tps|latency average)"
+}
+for pass in 1 2; do
+  echo "== pass $pass: non-conflicting deposits, 8 clients: pgbench reference (read latest events + insert one row, one transaction)"
+  pgbench_write
+  echo "== pass $pass: service non-conflicting without the barrier (same work as pgbench: 8 independent clients)"
+  load "$SVC_PORT" --threads 8 --ops 1000 --scenarios non-conflicting --no-barrier --service-pid "$SVC_PID"
+done
+echo "== service scenarios on PostgreSQL (8 threads x 1000, barrier per round, as the reference stress test)"
+load "$SVC_PORT" --threads 8 --ops 1000 --service-pid "$SVC_PID"
+echo "service RSS after write load: $(rss "$SVC_PID")"
+
+echo "== GET of an account with 120 events"
+ACCOUNT=$(cat /proc/sys/kernel/random/uuid)
+load "$SVC_PORT" --seed-events "$ACCOUNT:120"
+curl -fs "http://127.0.0.1:$SVC_PORT/api/account/$ACCOUNT"; echo
+for pass in 1 2; do
+  echo "-- pass $pass: pgbench prepared read (16 clients)"
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_RUN" -D "aid=$ACCOUNT" -f "$HERE/pgbench-read.sql" accounts 2>&1 \
+    | grep -E "^(tps|latency average)"
+  echo "-- pass $pass: wrk GET (16 connections)"
+  wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$SVC_PORT/api/account/$ACCOUNT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
+done
+echo "service RSS after read load: $(rss "$SVC_PID")"
+
+echo "== in-memory store on port $MEM_PORT: three scenarios x 5 repetitions"
+ASPNETCORE_URLS="http://127.0.0.1:$MEM_PORT" Logging__LogLevel__Default=Warning dotnet "$SERVICE" >"$WORK/memory.log" 2>&1 &
+MEM_PID=$!; PIDS+=("$MEM_PID")
+wait_ready "http://127.0.0.1:$MEM_PORT"
+load "$MEM_PORT" --threads 8 --ops 1000 >/dev/null   # warm-up: tiered JIT settles
+load "$MEM_PORT" --threads 8 --ops 3000 --repetitions 5 --service-pid "$MEM_PID"
+echo "in-memory service RSS: $(rss "$MEM_PID")"

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Dataflow.Accounts;
+
+public enum EventStoreProvider
+{
+    InMemory,
+    PostgreSql,
+    MySql,
+}
+
+/// <summary>
+/// Bound from the "Accounts" section. The database comes Aspire-style from <c>ConnectionStrings:accounts</c>;
+/// without one the embedded in-memory store is used.
+/// </summary>
+public sealed class AccountsOptions
+{
+    public const string SectionName = "Accounts";
+    public const string ConnectionStringName = "accounts";
+
+    /// <summary>Which store to use; when unset it is inferred from the connection string (Host= → PostgreSql, Server= → MySql).</summary>
+    public EventStoreProvider? Provider { get; set; }
+
+    /// <summary>Write a snapshot every this many events of an account; 0 disables snapshots.</summary>
+    [Range(0, 1_000_000)]
+    public int SnapshotInterval { get; set; } = 50;
+}
