@@ -70,8 +70,8 @@ public sealed class FlowControllerTests
     {
         var flow = new FlowController(maxCount: 1, maxBytes: 1000);
         await flow.WaitForRoomAsync(TestContext.Current.CancellationToken);
-        flow.ForceAcquire(5);
-        flow.ForceAcquire(5);
+        // Two messages arrived for a one-slot reservation: both count.
+        flow.CompleteReservation(flow.TryReserve(1), usedCount: 2, usedBytes: 10);
 
         var probe = flow.WaitForRoomAsync(TestContext.Current.CancellationToken).AsTask();
         flow.Release(5);
@@ -80,5 +80,21 @@ public sealed class FlowControllerTests
         await probe;
 
         Assert.Equal(0, flow.OutstandingCount);
+    }
+
+    [Fact]
+    public void Reservations_of_concurrent_pullers_never_exceed_the_count_limit()
+    {
+        var flow = new FlowController(maxCount: 5, maxBytes: 1000);
+
+        var first = flow.TryReserve(4);
+        var second = flow.TryReserve(4);
+        var third = flow.TryReserve(4);
+        flow.CompleteReservation(first, usedCount: 2, usedBytes: 20);
+
+        Assert.Equal([4, 1, 0], new[] { first, second, third });
+        Assert.Equal(3, flow.OutstandingCount);
+        Assert.Equal(20, flow.OutstandingBytes);
+        Assert.Equal(2, flow.TryReserve(10));
     }
 }

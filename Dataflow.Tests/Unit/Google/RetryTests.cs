@@ -106,7 +106,8 @@ public sealed class RetryTests
 
         Assert.Equal(TimeSpan.FromMilliseconds(50), settings.GetDelay(1, 0));
         Assert.Equal(TimeSpan.FromMilliseconds(100), settings.GetDelay(1, 1));
-        Assert.Equal(TimeSpan.FromMilliseconds(200), settings.GetDelay(2, 0));
+        Assert.Equal(TimeSpan.FromMilliseconds(200), settings.GetDelay(2, 1));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), settings.GetDelay(2, 0));
         Assert.Equal(TimeSpan.FromMilliseconds(400), settings.GetDelay(3, 1));
         Assert.Equal(TimeSpan.FromSeconds(1), settings.GetDelay(10, 1));
         Assert.Equal(TimeSpan.FromMilliseconds(500), settings.GetDelay(10, 0));

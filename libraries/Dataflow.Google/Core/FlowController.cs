@@ -1,0 +1,175 @@
+namespace Dataflow.Google.Core;
+
+/// <summary>
+/// Bounds outstanding work by count and bytes. Waiters are admitted in FIFO order; a single item larger than
+/// the byte limit is admitted when nothing else is outstanding, so it cannot block forever. Thread-safe.
+/// </summary>
+public sealed class FlowController
+{
+    private readonly object _gate = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private long _count;
+    private long _bytes;
+
+    public FlowController(long maxCount, long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
+        MaxCount = maxCount;
+        MaxBytes = maxBytes;
+    }
+
+    public long MaxCount { get; }
+
+    public long MaxBytes { get; }
+
+    public long OutstandingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    public long OutstandingBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    /// <summary>Waits until one item of <paramref name="bytes"/> fits, then counts it as outstanding.</summary>
+    public ValueTask AcquireAsync(long bytes, CancellationToken cancellationToken) => EnqueueAsync(bytes, probe: false, cancellationToken);
+
+    /// <summary>Waits until there is room below both limits, without taking any; used before pulling.</summary>
+    public ValueTask WaitForRoomAsync(CancellationToken cancellationToken) => EnqueueAsync(0, probe: true, cancellationToken);
+
+    /// <summary>
+    /// Reserves up to <paramref name="max"/> count slots (none when full), so concurrent pullers cannot all
+    /// ask for the same free room. Turn the reservation into real items with <see cref="CompleteReservation"/>.
+    /// </summary>
+    public int TryReserve(int max)
+    {
+        lock (_gate)
+        {
+            if (_waiters.Count > 0 || _count >= MaxCount || _bytes >= MaxBytes)
+            {
+                return 0;
+            }
+
+            var reserved = (int)Math.Min(max, MaxCount - _count);
+            _count += reserved;
+            return reserved;
+        }
+    }
+
+    /// <summary>Keeps <paramref name="usedCount"/> of <paramref name="reserved"/> slots with their bytes; frees the rest
+    /// (a surplus beyond the reservation is counted too: it has already arrived).</summary>
+    public void CompleteReservation(int reserved, int usedCount, long usedBytes)
+    {
+        lock (_gate)
+        {
+            _bytes += usedBytes;
+            _count += Math.Max(0, usedCount - reserved);
+        }
+
+        // Freeing the unused slots goes through Release so that waiters are woken.
+        for (var i = usedCount; i < reserved; i++)
+        {
+            Release(0);
+        }
+    }
+
+    public void Release(long bytes)
+    {
+        List<Waiter>? admitted = null;
+        lock (_gate)
+        {
+            _count--;
+            _bytes -= bytes;
+            while (_waiters.First is { } first && Fits(first.Value))
+            {
+                _waiters.RemoveFirst();
+                Admit(first.Value);
+                (admitted ??= []).Add(first.Value);
+            }
+        }
+
+        if (admitted is not null)
+        {
+            foreach (var waiter in admitted)
+            {
+                waiter.Registration.Dispose();
+                waiter.Completion.TrySetResult();
+            }
+        }
+    }
+
+    private ValueTask EnqueueAsync(long bytes, bool probe, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        cancellationToken.ThrowIfCancellationRequested();
+        Waiter waiter;
+        lock (_gate)
+        {
+            waiter = new Waiter(bytes, probe);
+            if (_waiters.Count == 0 && Fits(waiter))
+            {
+                Admit(waiter);
+                return ValueTask.CompletedTask;
+            }
+
+            var node = _waiters.AddLast(waiter);
+            waiter.Registration = cancellationToken.Register(() =>
+            {
+                bool removed;
+                lock (_gate)
+                {
+                    removed = node.List is not null;
+                    if (removed)
+                    {
+                        _waiters.Remove(node);
+                    }
+                }
+
+                if (removed)
+                {
+                    waiter.Completion.TrySetCanceled(cancellationToken);
+                }
+            });
+        }
+
+        return new ValueTask(waiter.Completion.Task);
+    }
+
+    private bool Fits(Waiter waiter) => waiter.Probe
+        ? _count < MaxCount && _bytes < MaxBytes
+        : _count == 0 || (_count + 1 <= MaxCount && _bytes + waiter.Bytes <= MaxBytes);
+
+    private void Admit(Waiter waiter)
+    {
+        if (!waiter.Probe)
+        {
+            _count++;
+            _bytes += waiter.Bytes;
+        }
+    }
+
+    private sealed class Waiter(long bytes, bool probe)
+    {
+        public long Bytes { get; } = bytes;
+
+        public bool Probe { get; } = probe;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}
