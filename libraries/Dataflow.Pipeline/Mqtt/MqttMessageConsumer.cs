@@ -1,0 +1,57 @@
+using Dataflow.Mqtt.Client;
+using Dataflow.Mqtt.Protocol;
+
+namespace Dataflow.Pipeline.Mqtt;
+
+/// <summary>
+/// Consumes MQTT subscriptions with manual acknowledgement: a QoS 1/2 message is acknowledged to the broker
+/// (PUBACK/PUBREC) only when the pipeline acks it. MQTT has no negative acknowledgement, so a nacked message stays
+/// unacknowledged and the broker redelivers it after a reconnect (persistent session). While the pipeline is
+/// full, delivery waits and the client stops reading from the socket: backpressure instead of drops.
+/// </summary>
+/// <param name="createMessageId">Gives each received message a unique id (MQTT packet ids are reused).</param>
+public sealed class MqttMessageConsumer(
+    MqttClient client,
+    IReadOnlyList<MqttSubscription> subscriptions,
+    Func<string> createMessageId,
+    TimeProvider? timeProvider = null) : IMessageConsumer
+{
+    public const string TopicAttribute = WellKnownAttributes.MqttTopic;
+
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    public async Task RunAsync(MessageDelivery deliver, CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliver);
+        client.Start();
+        await client.WaitUntilConnectedAsync(stoppingToken);
+        var granted = await client.SubscribeAsync(subscriptions, stoppingToken);
+        for (var i = 0; i < granted.Count; i++)
+        {
+            if ((byte)granted[i] >= 0x80)
+            {
+                throw new InvalidOperationException($"The broker refused the subscription to '{subscriptions[i].Filter}': {granted[i]}.");
+            }
+        }
+
+        try
+        {
+            await foreach (var received in client.Messages.ReadAllAsync(stoppingToken))
+            {
+                var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { [TopicAttribute] = received.Topic };
+                await deliver(new Message(createMessageId(), received.Payload, attributes, _time.GetUtcNow(), new AckHandle(received)), stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: messages still buffered in the client stay unacknowledged and are redelivered later.
+        }
+    }
+
+    private sealed class AckHandle(MqttReceivedMessage received) : IAckHandle
+    {
+        public ValueTask AckAsync(CancellationToken cancellationToken) => received.AckAsync(cancellationToken);
+
+        public ValueTask NackAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+}
