@@ -1,0 +1,86 @@
+using Dataflow.Hosting;
+using Dataflow.Hosting.Processes;
+
+namespace Dataflow.Tests.Integration.Hosting;
+
+/// <summary>Children never outlive the AppHost: stopped with Ctrl+C, or killed with SIGKILL (no chance to clean up at all).</summary>
+[Trait("Category", "Integration")]
+public sealed class AppHostLifetimeTests
+{
+    private const int SigInt = 2;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(ChildProcess AppHost, IReadOnlyList<(int Pid, string Name)> Children)> StartTopologyAsync()
+    {
+        var appHost = await AppHostProcess.StartAsync(["--dashboard-port", "0"], Ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
+        while (!appHost.Logs.Snapshot().Any(l => l.Text.StartsWith("All resources started", StringComparison.Ordinal)))
+        {
+            if (appHost.HasExited)
+            {
+                Assert.Fail($"The AppHost exited early: {appHost.Logs.Tail(30)}");
+            }
+            await Task.Delay(250, timeout.Token);
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine(appHost.Logs.Tail(10));
+        var children = AppHostProcess.Descendants(appHost.Id);
+        // The whole topology: postgres, mariadbd, redis, mosquitto, two emulators, nginx and three .NET services.
+        Assert.Contains(children, c => c.Name == "postgres");
+        Assert.Contains(children, c => c.Name == "mariadbd");
+        Assert.Contains(children, c => c.Name == "redis-server");
+        Assert.Contains(children, c => c.Name == "mosquitto");
+        Assert.Contains(children, c => c.Name == "java");
+        Assert.Contains(children, c => c.Name == "dotnet");
+        return (appHost, children);
+    }
+
+    private static async Task AssertAllGoneAsync(IReadOnlyList<(int Pid, string Name)> children)
+    {
+        // The kernel delivers the parent-death signal at once; give the processes a moment to be reaped.
+        for (var attempt = 0; attempt < 100 && children.Any(c => AppHostProcess.IsAlive(c.Pid)); attempt++)
+        {
+            await Task.Delay(100, Ct);
+        }
+        var survivors = children.Where(c => AppHostProcess.IsAlive(c.Pid)).ToList();
+        Assert.True(survivors.Count == 0, $"Still running: {string.Join(", ", survivors.Select(s => $"{s.Name}({s.Pid})"))}");
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_every_child_and_removes_the_data_directories()
+    {
+        var (appHost, children) = await StartTopologyAsync();
+        await using var _ = appHost;
+        var dataRoots = Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*");
+        Assert.Single(dataRoots);
+
+        appHost.Signal(SigInt);
+        var exitCode = await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(appHost.Logs.Snapshot(), l => l.Text.StartsWith("Stopped in", StringComparison.Ordinal));
+        await AssertAllGoneAsync(children);
+        Assert.False(Directory.Exists(dataRoots[0]));
+    }
+
+    [Fact]
+    public async Task Kill_9_of_the_AppHost_takes_every_child_with_it()
+    {
+        var (appHost, children) = await StartTopologyAsync();
+        await using var _ = appHost;
+
+        var dataRoot = Assert.Single(Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*"));
+
+        appHost.Signal(ChildProcess.SigKill);
+        await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        await AssertAllGoneAsync(children);
+        // Nothing could clean up after SIGKILL: the next AppHost run sweeps the orphaned data directory.
+        Assert.True(Directory.Exists(dataRoot));
+        var next = Dataflow.Hosting.Testing.TestingBuilder.Create();
+        next.AddParameter("anything", defaultValue: "x");
+        await using var app = await next.BuildAsync();
+        await app.StartAsync(Ct);
+        Assert.False(Directory.Exists(dataRoot));
+    }
+}
