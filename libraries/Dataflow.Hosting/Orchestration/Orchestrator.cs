@@ -329,8 +329,9 @@ public sealed class Orchestrator : IAsyncDisposable
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         instance.RunCancellation = cancellation;
         instance.StopRequested = false;
-        // Visible at once, so a waiter never mistakes the previous run's terminal state for this run's.
-        SetState(instance, KnownResourceStates.Starting);
+        // Visible at once, so a waiter never mistakes the previous run's terminal state for this run's, and a
+        // resource with dependencies shows Waiting from the start rather than briefly Starting.
+        SetState(instance, DependenciesOf(instance).Count > 0 ? KnownResourceStates.Waiting : KnownResourceStates.Starting);
         instance.Lifecycle = RunLifecycleAsync(instance, cancellation.Token);
     }
 
@@ -376,13 +377,20 @@ public sealed class Orchestrator : IAsyncDisposable
         }
     }
 
-    private async Task WaitForDependenciesAsync(ResourceInstance instance, CancellationToken cancellationToken)
+    /// <summary>What a resource waits for: its <c>WaitFor</c>s, and its parent (a database waits for its server).</summary>
+    private static List<WaitAnnotation> DependenciesOf(ResourceInstance instance)
     {
         var waits = instance.Resource.Annotations.OfType<WaitAnnotation>().ToList();
         if (instance.Resource is IResourceWithParent child && waits.All(w => w.Resource != child.Parent))
         {
             waits.Add(new WaitAnnotation(child.Parent, WaitType.WaitUntilHealthy));
         }
+        return waits;
+    }
+
+    private async Task WaitForDependenciesAsync(ResourceInstance instance, CancellationToken cancellationToken)
+    {
+        var waits = DependenciesOf(instance);
         if (waits.Count == 0)
         {
             return;
