@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Dataflow.Google.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Pipeline;
@@ -65,7 +66,7 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
     public PipelineMetrics Metrics { get; }
 
     /// <summary>Messages received and not yet settled.</summary>
-    public long OutstandingMessages => _flow.OutstandingMessages;
+    public long OutstandingMessages => _flow.OutstandingCount;
 
     protected ILogger Logger { get; }
 
@@ -128,7 +129,7 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
             "Pipeline {Pipeline} stopped in {Elapsed} ms; {Outstanding} messages left unsettled",
             Name,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            _flow.OutstandingMessages);
+            _flow.OutstandingCount);
     }
 
     public async ValueTask DisposeAsync()

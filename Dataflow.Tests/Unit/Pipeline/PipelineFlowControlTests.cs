@@ -1,14 +1,15 @@
-using Dataflow.Pipeline;
+using Dataflow.Google.Core;
 
 namespace Dataflow.Tests.Unit.Pipeline;
 
 [Trait("Category", "Unit")]
-public sealed class FlowControllerTests
+/// <summary>The flow control the pipeline runs on (shared with the Pub/Sub clients), as the pipeline uses it.</summary>
+public sealed class PipelineFlowControlTests
 {
     [Fact]
     public async Task Acquire_waits_when_the_message_limit_is_reached_and_resumes_on_release()
     {
-        var flow = new FlowController(maxMessages: 2, maxBytes: 1000);
+        var flow = new FlowController(maxCount: 2, maxBytes: 1000);
         await flow.AcquireAsync(10, TestContext.Current.CancellationToken);
         await flow.AcquireAsync(10, TestContext.Current.CancellationToken);
 
@@ -17,13 +18,13 @@ public sealed class FlowControllerTests
 
         flow.Release(10);
         await third.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(2, flow.OutstandingMessages);
+        Assert.Equal(2, flow.OutstandingCount);
     }
 
     [Fact]
     public async Task Acquire_waits_when_the_byte_limit_would_be_exceeded()
     {
-        var flow = new FlowController(maxMessages: 100, maxBytes: 100);
+        var flow = new FlowController(maxCount: 100, maxBytes: 100);
         await flow.AcquireAsync(60, TestContext.Current.CancellationToken);
 
         var second = flow.AcquireAsync(60, TestContext.Current.CancellationToken).AsTask();
@@ -37,7 +38,7 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task A_message_larger_than_the_byte_limit_is_admitted_alone()
     {
-        var flow = new FlowController(maxMessages: 100, maxBytes: 100);
+        var flow = new FlowController(maxCount: 100, maxBytes: 100);
 
         await flow.AcquireAsync(500, TestContext.Current.CancellationToken);
 
@@ -47,7 +48,7 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task Waiters_are_admitted_in_arrival_order()
     {
-        var flow = new FlowController(maxMessages: 1, maxBytes: 1000);
+        var flow = new FlowController(maxCount: 1, maxBytes: 1000);
         await flow.AcquireAsync(1, TestContext.Current.CancellationToken);
         var first = flow.AcquireAsync(1, TestContext.Current.CancellationToken).AsTask();
         var second = flow.AcquireAsync(1, TestContext.Current.CancellationToken).AsTask();
@@ -61,7 +62,7 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task A_cancelled_waiter_gives_up_its_place()
     {
-        var flow = new FlowController(maxMessages: 1, maxBytes: 1000);
+        var flow = new FlowController(maxCount: 1, maxBytes: 1000);
         await flow.AcquireAsync(1, TestContext.Current.CancellationToken);
         using var cancel = new CancellationTokenSource();
         var waiting = flow.AcquireAsync(1, cancel.Token).AsTask();
@@ -70,6 +71,6 @@ public sealed class FlowControllerTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         flow.Release(1);
-        Assert.Equal(0, flow.OutstandingMessages);
+        Assert.Equal(0, flow.OutstandingCount);
     }
 }
