@@ -22,10 +22,14 @@ results=artifacts/test-results
 rm -rf "$results"
 dotnet build Dataflow.sln -c Release
 
-status=0
+mkdir -p "$results"
+console="$results/console.log"
+set +e
 dotnet test Dataflow.Tests/Dataflow.Tests.csproj -c Release --no-build \
   --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" \
-  --blame-hang-timeout 10m "${filter[@]}" || status=$?
+  --blame-hang-timeout 10m "${filter[@]}" 2>&1 | tee "$console"
+status=${PIPESTATUS[0]}
+set -e
 
 trx="$results/results.trx"
 if [ ! -f "$trx" ]; then
@@ -36,6 +40,13 @@ counters=$(grep -o '<Counters [^>]*>' "$trx")
 count() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
 total=$(count total); executed=$(count executed); passed=$(count passed); failed=$(count failed)
 skipped=$((total - executed))
+
+# Repeat each failure (name, message, stack) at the end, where a CI log's tail shows it.
+if [ "$failed" -ne 0 ]; then
+  echo
+  echo "Failed tests:"
+  awk '/^  Failed /{on=1; n=0} /^  (Passed|Skipped) |^\[xUnit|^Results File/{on=0} on && n++ < 80' "$console"
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
