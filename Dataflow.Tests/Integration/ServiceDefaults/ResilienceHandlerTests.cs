@@ -147,14 +147,16 @@ public sealed class ResilienceHandlerTests
         }, Ct);
         using var client = CreateClient(server, o =>
         {
-            o.AttemptTimeout = TimeSpan.FromMilliseconds(400);
-            o.TotalRequestTimeout = TimeSpan.FromMilliseconds(1000);
+            o.AttemptTimeout = TimeSpan.FromSeconds(1);
+            o.TotalRequestTimeout = TimeSpan.FromMilliseconds(2500);
             o.RetryBaseDelay = TimeSpan.FromMilliseconds(10);
             o.MaxRetryAttempts = 10;
         });
 
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => client.GetAsync("/", Ct));
-        Assert.InRange(server.RequestCount, 2, 3);
+        // Two or three attempts fit in the total; without it all eleven would run. A loaded machine may spend part
+        // of the budget connecting, so one attempt is accepted too.
+        Assert.InRange(server.RequestCount, 1, 3);
     }
 
     [Fact]
