@@ -46,6 +46,7 @@ internal sealed class Mosquitto : IAsyncDisposable
             "max_queued_messages 0",
             "queue_qos0_messages true",
             "log_dest none",
+            "sys_interval 1",
         ]);
         var process = Process.Start(new ProcessStartInfo(binary, ["-c", config]) { UseShellExecute = false })!;
         for (var attempt = 0; attempt < 100; attempt++)

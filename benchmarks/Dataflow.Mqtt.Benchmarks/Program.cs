@@ -5,21 +5,30 @@ using Dataflow.Mqtt.Client;
 using Dataflow.Mqtt.Protocol;
 
 // MQTT throughput, ours vs the Mosquitto command-line clients, in one run against one throwaway Mosquitto.
-// Usage: Dataflow.Mqtt.Benchmarks [receiveCount] [publishCount] [rounds]
+// Usage: Dataflow.Mqtt.Benchmarks [receiveCount] [publishCount ≤ 65535] [rounds]
 var receiveCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
-var publishCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+var publishCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60_000;
 var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+if (publishCount > 65_535)
+{
+    // mosquitto_pub -l ends at the first PUBACK carrying the packet id of the last line; ids wrap after 65,535, so a
+    // longer run stops early (a third of 100,000 lines were published) while exiting with success.
+    Console.Error.WriteLine("publishCount must be at most 65535: mosquitto_pub -l stops early once its packet ids wrap.");
+    return 1;
+}
+
 var payload = new byte[100];
 Random.Shared.NextBytes(payload);
 
 await using var mosquitto = await Mosquitto.StartAsync();
+await using var brokerCounter = await BrokerPublishCounter.StartAsync(mosquitto.Port);
 Console.WriteLine($"mosquitto 2.0 on 127.0.0.1:{mosquitto.Port}; {receiveCount} messages to receive, {publishCount} to publish, 100-byte payloads, {rounds} rounds, median reported");
 
 // Warm-up, not measured: JIT compilation of our code is start-up cost, not throughput (the CLI tools are native).
 receiveCount /= 10;
 publishCount /= 10;
 await ReceiveWithOurClientAsync(MqttQualityOfService.AtLeastOnce);
-await PublishWithOurClientAsync();
+await PublishWithOurClientAsync(MqttQualityOfService.AtLeastOnce);
 receiveCount *= 10;
 publishCount *= 10;
 
@@ -37,16 +46,17 @@ foreach (var qos in new[] { MqttQualityOfService.AtMostOnce, MqttQualityOfServic
     results.Add(Row($"receive QoS {(int)qos}", ours, reference));
 }
 
+foreach (var qos in new[] { MqttQualityOfService.AtLeastOnce, MqttQualityOfService.AtMostOnce })
 {
     var ours = new List<Measurement>();
     var reference = new List<Measurement>();
     for (var round = 0; round < rounds; round++)
     {
-        reference.Add(await PublishWithMosquittoPubAsync());
-        ours.Add(await PublishWithOurClientAsync());
+        reference.Add(await VerifiedPublishAsync("mosquitto_pub", () => PublishWithMosquittoPubAsync(qos)));
+        ours.Add(await VerifiedPublishAsync("Dataflow.Mqtt", () => PublishWithOurClientAsync(qos)));
     }
 
-    results.Add(Row("publish QoS 1", ours, reference));
+    results.Add(Row($"publish QoS {(int)qos}", ours, reference));
 }
 
 Console.WriteLine();
@@ -56,6 +66,8 @@ foreach (var row in results)
 {
     Console.WriteLine(row);
 }
+
+return 0;
 
 static string Row(string name, List<Measurement> ours, List<Measurement> reference)
 {
@@ -86,7 +98,7 @@ async Task PrepareBacklogAsync(string clientId, string topic, MqttQualityOfServi
 
     await using var publisher = new MqttClient(Options("bench-fill-" + Guid.NewGuid().ToString("N")[..8]));
     await publisher.ConnectAsync();
-    await PublishManyAsync(publisher, topic, count);
+    await PublishManyAsync(publisher, topic, count, MqttQualityOfService.AtLeastOnce);
 }
 
 async Task<Measurement> ReceiveWithMosquittoSubAsync(MqttQualityOfService qos)
@@ -124,24 +136,33 @@ async Task<Measurement> ReceiveWithOurClientAsync(MqttQualityOfService qos)
     return new Measurement(receiveCount / elapsed.TotalSeconds, (Environment.CpuUsage.TotalTime - cpuBefore).TotalMicroseconds / receiveCount);
 }
 
-async Task<Measurement> PublishWithMosquittoPubAsync()
+// Every publish run is checked against the broker's own count of received PUBLISH packets.
+async Task<Measurement> VerifiedPublishAsync(string publisher, Func<Task<Measurement>> run)
 {
-    // mosquitto_pub -l publishes one message per stdin line; 99 characters + newline = 100-byte payloads.
-    var line = new string('x', 99) + "\n";
+    var before = await brokerCounter.SettledAsync();
+    var measurement = await run();
+    await brokerCounter.VerifyReceivedAsync(publisher, before, publishCount);
+    return measurement;
+}
+
+async Task<Measurement> PublishWithMosquittoPubAsync(MqttQualityOfService qos)
+{
+    // mosquitto_pub -l publishes one message per stdin line without its newline: 100-byte payloads.
+    var line = new string('x', 100) + "\n";
     var input = string.Concat(Enumerable.Repeat(line, publishCount));
     var stopwatch = Stopwatch.StartNew();
-    var cpu = await Cli.RunAsync("mosquitto_pub", ["-h", "127.0.0.1", "-p", mosquitto.Port.ToString(CultureInfo.InvariantCulture), "-q", "1", "-t", "bench/pub-cli", "-l"], stdin: input);
+    var cpu = await Cli.RunAsync("mosquitto_pub", ["-h", "127.0.0.1", "-p", mosquitto.Port.ToString(CultureInfo.InvariantCulture), "-q", ((int)qos).ToString(CultureInfo.InvariantCulture), "-t", "bench/pub-cli", "-l"], stdin: input);
     return new Measurement(publishCount / stopwatch.Elapsed.TotalSeconds, cpu.TotalMicroseconds / publishCount);
 }
 
-async Task<Measurement> PublishWithOurClientAsync()
+async Task<Measurement> PublishWithOurClientAsync(MqttQualityOfService qos)
 {
     var cpuBefore = Environment.CpuUsage.TotalTime;
     var stopwatch = Stopwatch.StartNew();
     await using (var client = new MqttClient(Options("bench-pub-" + Guid.NewGuid().ToString("N")[..8])))
     {
         await client.ConnectAsync();
-        await PublishManyAsync(client, "bench/pub-ours", publishCount);
+        await PublishManyAsync(client, "bench/pub-ours", publishCount, qos);
         await client.DisconnectAsync();
     }
 
@@ -149,11 +170,11 @@ async Task<Measurement> PublishWithOurClientAsync()
     return new Measurement(publishCount / elapsed.TotalSeconds, (Environment.CpuUsage.TotalTime - cpuBefore).TotalMicroseconds / publishCount);
 }
 
-async Task PublishManyAsync(MqttClient client, string topic, int count)
+async Task PublishManyAsync(MqttClient client, string topic, int count, MqttQualityOfService qos)
 {
     // An application keeping a window of unacknowledged publishes, as an ingestion pipeline would.
     var pending = new Queue<Task<MqttReasonCode>>();
-    var message = new MqttApplicationMessage { Topic = topic, Payload = payload, QoS = MqttQualityOfService.AtLeastOnce };
+    var message = new MqttApplicationMessage { Topic = topic, Payload = payload, QoS = qos };
     for (var i = 0; i < count; i++)
     {
         if (pending.Count == Window)
