@@ -54,6 +54,39 @@ public abstract class MqttClientContractTests
         Assert.All(received, m => Assert.Equal(qos, m.QoS));
     }
 
+    [Theory]
+    [InlineData(MqttProtocolVersion.V311)]
+    [InlineData(MqttProtocolVersion.V500)]
+    public async Task Concurrent_publishers_through_a_small_window_keep_their_own_order_and_each_gets_its_own_acknowledgement(MqttProtocolVersion version)
+    {
+        const int publishers = 6;
+        const int perPublisher = 60;
+        var connectionString = await GetConnectionStringAsync();
+        using var deadline = Deadline(60);
+        var prefix = NewTopicPrefix();
+        await using var subscriber = Create(connectionString, version, options => options.ReceiveBufferCapacity = publishers * perPublisher);
+        await using var publisher = Create(connectionString, version, options => options.MaximumInflightPublishes = 4);
+        await subscriber.ConnectAsync(deadline.Token);
+        await publisher.ConnectAsync(deadline.Token);
+        await subscriber.SubscribeAsync(prefix + "/subscribed/#", MqttQualityOfService.AtLeastOnce, deadline.Token);
+
+        // Each publisher queues all its messages without awaiting them, so most wait for the window of 4. Odd messages
+        // go to a topic nobody subscribed: in MQTT 5.0 their PUBACK says so, which shows every call got its own PUBACK.
+        var codes = await Task.WhenAll(Enumerable.Range(0, publishers).Select(p => Task.Run(() =>
+        {
+            var calls = Enumerable.Range(0, perPublisher).Select(i => publisher.PublishAsync(
+                Message($"{prefix}/{(i % 2 == 0 ? "subscribed" : "unsubscribed")}/p{p}", $"{i}", MqttQualityOfService.AtLeastOnce), deadline.Token)).ToList();
+            return Task.WhenAll(calls);
+        }, deadline.Token)));
+
+        var unsubscribedCode = version == MqttProtocolVersion.V500 ? MqttReasonCode.NoMatchingSubscribers : MqttReasonCode.Success;
+        Assert.All(codes, perCall => Assert.Equal(Enumerable.Range(0, perPublisher).Select(i => i % 2 == 0 ? MqttReasonCode.Success : unsubscribedCode), perCall));
+        var received = await ReceiveAsync(subscriber, publishers * perPublisher / 2, deadline.Token);
+        var expectedOrder = Enumerable.Range(0, perPublisher).Where(i => i % 2 == 0).Select(i => $"{i}");
+        Assert.All(received.GroupBy(m => m.Topic), byPublisher => Assert.Equal(expectedOrder, byPublisher.Select(m => m.Text())));
+        Assert.Equal(publishers, received.Select(m => m.Topic).Distinct().Count());
+    }
+
     [Fact]
     public async Task Mqtt5_properties_travel_with_the_message()
     {

@@ -18,8 +18,8 @@ public sealed class MqttClient : IAsyncDisposable
     private readonly Channel<MqttReceivedMessage> _received;
     private readonly Lock _lock = new();
     private readonly MqttPacketIdPool _packetIds = new();
-    private readonly MqttInflightGate _inflight;
     private readonly Dictionary<ushort, OutgoingFlight> _flights = [];
+    private readonly Queue<OutgoingFlight> _waitingForWindow = new();
     private readonly Dictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = [];
     private readonly HashSet<ushort> _qos2AwaitingRelease = [];
     private readonly Dictionary<string, MqttSubscription> _subscriptions = new(StringComparer.Ordinal);
@@ -32,6 +32,8 @@ public sealed class MqttClient : IAsyncDisposable
     private string _clientId;
     private bool _sessionStarted;
     private long _flightSequence;
+    private int _inflightLimit;
+    private int _inflightCount;
     private volatile MqttConnectionState _state = MqttConnectionState.Disconnected;
     private volatile bool _stopping;
 
@@ -42,7 +44,7 @@ public sealed class MqttClient : IAsyncDisposable
         options.Validate();
         _options = options;
         _clientId = options.ClientId;
-        _inflight = new MqttInflightGate(options.MaximumInflightPublishes);
+        _inflightLimit = options.MaximumInflightPublishes;
         _caCertificates = options.Tls?.LoadCaCertificates();
         _clientCertificate = options.Tls?.LoadClientCertificate();
         _received = Channel.CreateBounded<MqttReceivedMessage>(new BoundedChannelOptions(options.ReceiveBufferCapacity)
@@ -130,11 +132,36 @@ public sealed class MqttClient : IAsyncDisposable
 
     /// <summary>
     /// Publishes a message. QoS 0 completes when handed to the socket; QoS 1/2 complete when the broker acknowledged
-    /// (PUBACK / PUBCOMP), across reconnects if necessary. Cancelling stops waiting but cannot recall a message.
+    /// (PUBACK / PUBCOMP), across reconnects if necessary. Messages go out in the order of the calls, also while they
+    /// wait for the in-flight window. Cancelling a message still waiting for the window withdraws it (it is never
+    /// sent); cancelling a sent one stops waiting but cannot recall it.
     /// </summary>
     /// <returns><see cref="MqttReasonCode.Success"/> or <see cref="MqttReasonCode.NoMatchingSubscribers"/> (MQTT 5.0).</returns>
     /// <exception cref="MqttPublishException">The broker rejected the message.</exception>
-    public async Task<MqttReasonCode> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
+    public Task<MqttReasonCode> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken = default)
+    {
+        MqttPublishPacket packet;
+        int size;
+        try
+        {
+            (packet, size) = CreatePublishPacket(message);
+        }
+        catch (Exception e) when (e is ArgumentException or ObjectDisposedException or MqttPublishException)
+        {
+            return Task.FromException<MqttReasonCode>(e);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<MqttReasonCode>(cancellationToken);
+        }
+
+        return packet.QoS == MqttQualityOfService.AtMostOnce
+            ? PublishAtMostOnceAsync(packet, size, cancellationToken)
+            : PublishAcknowledgedAsync(packet, cancellationToken);
+    }
+
+    private (MqttPublishPacket Packet, int Size) CreatePublishPacket(MqttApplicationMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (!MqttTopic.IsValidTopicName(message.Topic))
@@ -154,69 +181,111 @@ public sealed class MqttClient : IAsyncDisposable
             Payload = message.Payload,
             QoS = message.QoS,
             Retain = message.Retain,
+            // A placeholder id, so the size is the final one; the real id is assigned when the window admits it.
+            PacketId = message.QoS == MqttQualityOfService.AtMostOnce ? (ushort)0 : (ushort)1,
             Properties = _options.ProtocolVersion == MqttProtocolVersion.V500 ? message.Properties : null,
         };
 
         // Encoding problems (a property PUBLISH may not carry, an over-long topic) surface here, not in the writer.
-        MqttPacketEncoder.GetSize(packet with { PacketId = 1 }, _options.ProtocolVersion);
-
-        if (message.QoS == MqttQualityOfService.AtMostOnce)
-        {
-            while (true)
-            {
-                var connection = await GetConnectionAsync(cancellationToken);
-                CheckServerLimits(connection, packet);
-                try
-                {
-                    await connection.Packets.EnqueueWithBackpressureAsync(packet, cancellationToken);
-                    return MqttReasonCode.Success;
-                }
-                catch (MqttConnectionLostException)
-                {
-                    // Not sent at all: safe to try again on the next connection.
-                }
-            }
-        }
-
+        var size = MqttPacketEncoder.GetSize(packet, _options.ProtocolVersion);
         if (_connection is { } current)
         {
-            CheckServerLimits(current, packet);
+            CheckServerLimits(current, packet, size);
         }
 
-        await _inflight.WaitAsync(cancellationToken);
-        OutgoingFlight flight;
-        ActiveConnection? sendOn;
-        try
-        {
-            flight = new OutgoingFlight(packet with { PacketId = _packetIds.Allocate() }, Interlocked.Increment(ref _flightSequence));
-        }
-        catch
-        {
-            _inflight.Release();
-            throw;
-        }
+        return (packet, size);
+    }
 
+    private async Task<MqttReasonCode> PublishAtMostOnceAsync(MqttPublishPacket packet, int size, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var connection = await GetConnectionAsync(cancellationToken);
+            CheckServerLimits(connection, packet, size);
+            try
+            {
+                await connection.Packets.EnqueueWithBackpressureAsync(packet, cancellationToken);
+                return MqttReasonCode.Success;
+            }
+            catch (MqttConnectionLostException)
+            {
+                // Not sent at all: safe to try again on the next connection.
+            }
+        }
+    }
+
+    private Task<MqttReasonCode> PublishAcknowledgedAsync(MqttPublishPacket packet, CancellationToken cancellationToken)
+    {
+        var flight = new OutgoingFlight(packet, this);
         lock (_lock)
         {
             if (_stopping)
             {
-                _packetIds.Release(flight.Packet.PacketId);
-                _inflight.Release();
-                throw new ObjectDisposedException(nameof(MqttClient));
+                return Task.FromException<MqttReasonCode>(new ObjectDisposedException(nameof(MqttClient)));
             }
 
-            _flights.Add(flight.Packet.PacketId, flight);
-            sendOn = _connection;
-            flight.Sent = sendOn is not null;
+            // Always through the queue, so a publish never overtakes an earlier one still waiting for the window.
+            _waitingForWindow.Enqueue(flight);
+            AdmitWaitingFlights();
         }
 
-        // Outside the lock: if this connection dies first, the flight is re-sent by the next session restore.
-        sendOn?.Packets.Enqueue(flight.Packet);
-
-        return await flight.Completion.Task.WaitAsync(cancellationToken);
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(flight, cancellationToken) : flight.Task;
     }
 
-    private static void CheckServerLimits(ActiveConnection connection, MqttPublishPacket packet)
+    private static async Task<MqttReasonCode> WaitCancellableAsync(OutgoingFlight flight, CancellationToken cancellationToken)
+    {
+        await using (cancellationToken.UnsafeRegister(static (state, token) => ((OutgoingFlight)state!).Client.CancelFlight((OutgoingFlight)state!, token), flight))
+        {
+            return await flight.Task;
+        }
+    }
+
+    private void CancelFlight(OutgoingFlight flight, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            // Still waiting for the window: withdrawn, never sent. Admitted: the flight goes on, only the caller stops waiting.
+            flight.Withdrawn = flight.Sequence == 0;
+        }
+
+        flight.TrySetCanceled(cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves waiting publishes into the in-flight window in call order: packet id, sequence for re-sending, and onto the
+    /// current connection (without one, the next session restore sends them). Called under <see cref="_lock"/> whenever
+    /// the window or the packet ids may have room: by the publisher, the reader on an acknowledgement, a new connection.
+    /// </summary>
+    private void AdmitWaitingFlights()
+    {
+        while (_inflightCount < _inflightLimit && _waitingForWindow.TryPeek(out var flight))
+        {
+            if (flight.Withdrawn)
+            {
+                _waitingForWindow.Dequeue();
+                continue;
+            }
+
+            if (!_packetIds.TryAllocate(out var packetId))
+            {
+                // Every id is held by a request; the next release admits it.
+                return;
+            }
+
+            _waitingForWindow.Dequeue();
+            _inflightCount++;
+            flight.Packet = flight.Packet with { PacketId = packetId };
+            flight.Sequence = ++_flightSequence;
+            _flights.Add(packetId, flight);
+            if (_connection is { } connection)
+            {
+                flight.Sent = true;
+                connection.Packets.Enqueue(flight.Packet);
+            }
+        }
+    }
+
+    private static void CheckServerLimits(ActiveConnection connection, MqttPublishPacket packet, int size)
     {
         if ((byte)packet.QoS > connection.MaximumQoS)
         {
@@ -228,8 +297,7 @@ public sealed class MqttClient : IAsyncDisposable
             throw new MqttPublishException(MqttReasonCode.RetainNotSupported, "The broker does not support retained messages.");
         }
 
-        if (connection.Packets.MaximumOutgoingPacketSize > 0
-            && MqttPacketEncoder.GetSize(packet with { PacketId = 1 }, connection.Packets.Version) > connection.Packets.MaximumOutgoingPacketSize)
+        if (connection.Packets.MaximumOutgoingPacketSize > 0 && size > connection.Packets.MaximumOutgoingPacketSize)
         {
             throw new MqttPublishException(MqttReasonCode.PacketTooLarge, $"The message exceeds the broker's maximum packet size of {connection.Packets.MaximumOutgoingPacketSize} bytes.");
         }
@@ -332,9 +400,9 @@ public sealed class MqttClient : IAsyncDisposable
                 lock (_lock)
                 {
                     _requests.Remove(id);
+                    _packetIds.Release(id);
+                    AdmitWaitingFlights();
                 }
-
-                _packetIds.Release(id);
             }
         }
     }
@@ -478,7 +546,13 @@ public sealed class MqttClient : IAsyncDisposable
             }
         }
 
-        _inflight.SetLimit(Math.Min(_options.MaximumInflightPublishes, connection.ServerReceiveMaximum));
+        lock (_lock)
+        {
+            // The broker's Receive Maximum bounds the window; flights admitted now are sent by the session restore.
+            _inflightLimit = Math.Min(_options.MaximumInflightPublishes, connection.ServerReceiveMaximum);
+            AdmitWaitingFlights();
+        }
+
         var writer = packets.RunWriterAsync();
         var reader = ReadLoopAsync(connection);
         var keepAlive = KeepAliveLoopAsync(connection);
@@ -830,18 +904,19 @@ public sealed class MqttClient : IAsyncDisposable
             }
 
             _flights.Remove(ack.PacketId);
+            _packetIds.Release(ack.PacketId);
+            _inflightCount--;
+            AdmitWaitingFlights();
         }
 
-        _packetIds.Release(ack.PacketId);
-        _inflight.Release();
         if (ack.ReasonCode >= MqttReasonCode.UnspecifiedError)
         {
-            flight.Completion.TrySetException(new MqttPublishException(ack.ReasonCode,
+            flight.TrySetException(new MqttPublishException(ack.ReasonCode,
                 $"The broker rejected the message to '{flight.Packet.Topic}': {ack.ReasonCode} {ack.Properties?.ReasonString}".TrimEnd()));
         }
         else
         {
-            flight.Completion.TrySetResult(ack.ReasonCode);
+            flight.TrySetResult(ack.ReasonCode);
         }
     }
 
@@ -915,14 +990,15 @@ public sealed class MqttClient : IAsyncDisposable
         List<OutgoingFlight> flights;
         lock (_lock)
         {
-            flights = [.. _flights.Values];
+            flights = [.. _flights.Values, .. _waitingForWindow];
             _flights.Clear();
+            _waitingForWindow.Clear();
             _connectedSignal.TrySetException(new ObjectDisposedException(nameof(MqttClient)));
         }
 
         foreach (var flight in flights)
         {
-            flight.Completion.TrySetException(new MqttConnectionLostException("The client stopped before the broker acknowledged the message."));
+            flight.TrySetException(new MqttConnectionLostException("The client stopped before the broker acknowledged the message."));
         }
 
         _received.Writer.TryComplete();
@@ -935,13 +1011,20 @@ public sealed class MqttClient : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class OutgoingFlight(MqttPublishPacket packet, long sequence)
+    /// <summary>One QoS 1/2 publish; it is its own completion (one allocation less per message). Mutable state is guarded by <see cref="_lock"/>.</summary>
+    private sealed class OutgoingFlight(MqttPublishPacket packet, MqttClient client)
+        : TaskCompletionSource<MqttReasonCode>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
-        public MqttPublishPacket Packet { get; } = packet;
+        public MqttClient Client { get; } = client;
 
-        public long Sequence { get; } = sequence;
+        /// <summary>Carries a placeholder id until the window admits the flight.</summary>
+        public MqttPublishPacket Packet { get; set; } = packet;
 
-        public TaskCompletionSource<MqttReasonCode> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Admission order, the order of re-sending; 0 while waiting for the window.</summary>
+        public long Sequence { get; set; }
+
+        /// <summary>Cancelled while waiting for the window: skipped, never sent.</summary>
+        public bool Withdrawn { get; set; }
 
         public bool Sent { get; set; }
 
