@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 public static class FreePort
 {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>A throwaway Mosquitto 2 broker: anonymous, loopback, persistence in its temp dir.</summary>
 public sealed class MosquittoServer : ServerProcess

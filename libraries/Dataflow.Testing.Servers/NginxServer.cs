@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>A throwaway nginx load balancer in front of HTTP upstreams.</summary>
 public sealed class NginxServer : ServerProcess

@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
-internal static class Probes
+public static class Probes
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>A throwaway Prometheus server scraping the given targets every second.</summary>
 public sealed class PrometheusServer : ServerProcess

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>Google's Pub/Sub emulator (gcloud component), REST and gRPC on one loopback port.</summary>
 public sealed class PubSubEmulator : ServerProcess

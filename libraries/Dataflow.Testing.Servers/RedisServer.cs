@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>A throwaway redis-server without persistence.</summary>
 public sealed class RedisServer : ServerProcess

@@ -1,4 +1,4 @@
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>Finds the server programs the fixtures run, failing with the Debian package to install.</summary>
 public static class ServerBinaries

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Dataflow.Hosting.Processes;
 
-namespace Dataflow.Tests.Infrastructure;
+namespace Dataflow.Testing.Servers;
 
 /// <summary>
 /// A throwaway server run by the tests: its own temp directory, a free loopback port, a readiness probe,
@@ -30,6 +30,7 @@ public abstract class ServerProcess : IAsyncDisposable
 
     public string Name { get; }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Part of every server's address, as Port is.")]
     public string Host => "127.0.0.1";
 
     public int Port { get; private set; }
