@@ -183,16 +183,16 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
-    /// <summary>Start only when <paramref name="dependency"/> (a one-shot job) has finished with exit code 0.</summary>
+    /// <summary>Start only when <paramref name="dependency"/> (a one-shot process or job) has finished (process exit code 0).</summary>
     public static IResourceBuilder<T> WaitForCompletion<T>(this IResourceBuilder<T> builder, IResourceBuilder<IResource> dependency)
         where T : IResourceWithWaitSupport
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(dependency);
         EnsureNotSelf(builder.Resource, dependency.Resource);
-        if (dependency.Resource is not ExecutableResource)
+        if (dependency.Resource is not (ExecutableResource or JobResource))
         {
-            throw new InvalidOperationException($"'{dependency.Resource.Name}' is not a process: only projects and executables can complete.");
+            throw new InvalidOperationException($"'{dependency.Resource.Name}' never completes: only projects, executables and jobs can.");
         }
         builder.Resource.Annotations.Add(new WaitAnnotation(dependency.Resource, WaitType.WaitForCompletion));
         return builder;

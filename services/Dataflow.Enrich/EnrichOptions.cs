@@ -33,7 +33,7 @@ public sealed class EnrichOptions
     /// <summary>When set, the key is this attribute; otherwise enrichmentData.DeviceID, then attribute uid, then device_id.</summary>
     public string? KeyAttribute { get; set; }
 
-    /// <summary>Redis connection string (StackExchange format); empty disables the Redis layer.</summary>
+    /// <summary>Redis connection string (StackExchange format); when empty, <c>ConnectionStrings:redis</c>; neither disables the Redis layer.</summary>
     public string? RedisConnectionString { get; set; }
 
     /// <summary>Prefix of every Redis key.</summary>

@@ -16,12 +16,23 @@ public static class EnrichServiceExtensions
     /// <summary>
     /// Pub/Sub → LRU/Redis/Firestore lookup → Pub/Sub: options from <c>Enrich</c>, clients from <c>Google:PubSub</c>
     /// and <c>Google:Firestore</c>, "ready" checks on Pub/Sub, Firestore and (when configured) Redis.
+    /// Without <c>Enrich:RedisConnectionString</c> the Redis layer uses <c>ConnectionStrings:{redisConnectionName}</c>
+    /// when present, as an AppHost injects it for a referenced Redis.
     /// </summary>
-    public static IHostApplicationBuilder AddEnrich(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddEnrich(this IHostApplicationBuilder builder, string redisConnectionName = "redis")
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(redisConnectionName);
         var services = builder.Services;
-        services.AddOptions<EnrichOptions>().Bind(builder.Configuration.GetSection(EnrichOptions.Section)).ValidateOnStart();
+        services.AddOptions<EnrichOptions>().Bind(builder.Configuration.GetSection(EnrichOptions.Section))
+            .PostConfigure(options =>
+            {
+                if (string.IsNullOrWhiteSpace(options.RedisConnectionString))
+                {
+                    options.RedisConnectionString = builder.Configuration.GetConnectionString(redisConnectionName);
+                }
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EnrichOptions>, EnrichOptionsValidator>();
         services.AddPubSub(builder.Configuration);
         services.AddFirestore(builder.Configuration);

@@ -28,8 +28,11 @@ public sealed class IngestionOptions
 /// <summary>The broker connection (<c>Ingestion:Mqtt</c>).</summary>
 public sealed class MqttConnectionOptions
 {
-    /// <summary><c>mqtt://[user[:password]@]host[:port]</c> or <c>mqtts://…</c> for TLS.</summary>
+    /// <summary><c>mqtt://[user[:password]@]host[:port]</c> or <c>mqtts://…</c> for TLS; when empty, <c>ConnectionStrings:mqtt</c>.</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>The <c>ConnectionStrings</c> entry <see cref="ConnectionString"/> fell back to (named in validation errors); null when set directly.</summary>
+    internal string? ConnectionName { get; set; }
 
     /// <summary>Client id; a persistent session needs one so unacknowledged messages survive reconnects.</summary>
     public string ClientId { get; set; } = "";

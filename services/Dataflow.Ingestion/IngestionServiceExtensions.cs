@@ -16,12 +16,24 @@ public static class IngestionServiceExtensions
     /// <summary>
     /// MQTT → Pub/Sub ingestion: options from <c>Ingestion</c> (validated at start, routing file included),
     /// Pub/Sub from <c>Google:PubSub</c>, the pipeline as a hosted service, and a "ready" check on the broker connection.
+    /// Without <c>Ingestion:Mqtt:ConnectionString</c> the broker is <c>ConnectionStrings:{mqttConnectionName}</c>, as an
+    /// AppHost injects it for a referenced broker.
     /// </summary>
-    public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder, string mqttConnectionName = "mqtt")
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(mqttConnectionName);
         var services = builder.Services;
-        services.AddOptions<IngestionOptions>().Bind(builder.Configuration.GetSection(IngestionOptions.Section)).ValidateOnStart();
+        services.AddOptions<IngestionOptions>().Bind(builder.Configuration.GetSection(IngestionOptions.Section))
+            .PostConfigure(options =>
+            {
+                if (string.IsNullOrWhiteSpace(options.Mqtt.ConnectionString))
+                {
+                    options.Mqtt.ConnectionString = builder.Configuration.GetConnectionString(mqttConnectionName) ?? "";
+                    options.Mqtt.ConnectionName = mqttConnectionName;
+                }
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionOptionsValidator>();
         services.AddPubSub(builder.Configuration);
 

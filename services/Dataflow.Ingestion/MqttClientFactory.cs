@@ -12,7 +12,7 @@ internal static class MqttClientFactory
     {
         if (string.IsNullOrWhiteSpace(settings.ConnectionString))
         {
-            throw new ArgumentException($"{Key}:ConnectionString is required (mqtt://host:port or mqtts://host:port).");
+            throw new ArgumentException($"{Key}:ConnectionString (or ConnectionStrings:{settings.ConnectionName ?? "mqtt"}) is required (mqtt://host:port or mqtts://host:port).");
         }
 
         MqttClientOptions options;
@@ -22,7 +22,7 @@ internal static class MqttClientFactory
         }
         catch (FormatException ex)
         {
-            throw new ArgumentException($"{Key}:ConnectionString: {ex.Message}", ex);
+            throw new ArgumentException($"{(settings.ConnectionName is { } name ? $"ConnectionStrings:{name}" : $"{Key}:ConnectionString")}: {ex.Message}", ex);
         }
 
         options.ProtocolVersion = settings.ProtocolVersion switch

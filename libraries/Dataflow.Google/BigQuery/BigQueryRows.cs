@@ -17,7 +17,7 @@ public static class BigQueryRows
     {
         PropertyNamingPolicy = null,
         NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter() },
+        Converters = { new JsonStringEnumConverter(), new MicrosecondTimestampConverter() },
     };
 
     /// <summary>The JSON object insertAll expects for <paramref name="row"/>.</summary>
@@ -104,5 +104,18 @@ public static class BigQueryRows
 
         var seconds = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
         return DateTimeOffset.UnixEpoch.AddTicks((long)Math.Round(seconds * 1_000_000) * 10);
+    }
+
+    /// <summary>
+    /// TIMESTAMP keeps microseconds and insertAll rejects longer fractions, while System.Text.Json writes a
+    /// DateTimeOffset with seven digits: rows carry UTC with six.
+    /// </summary>
+    private sealed class MicrosecondTimestampConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetDateTimeOffset();
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
     }
 }

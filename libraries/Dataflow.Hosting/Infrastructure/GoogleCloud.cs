@@ -14,7 +14,7 @@ public sealed class GcpProjectIdProvider(string projectId) : IValueProvider, IMa
 }
 
 /// <summary>One of Google's emulators shipped with the Google Cloud CLI, run directly on the bundled Java runtime.</summary>
-public sealed class GcpEmulatorResource : ExecutableResource, IResourceWithReferenceEnvironment
+public class GcpEmulatorResource : ExecutableResource, IResourceWithReferenceEnvironment
 {
     internal GcpEmulatorResource(string name, string variable, string package, string jar, IReadOnlyList<string> javaArguments,
         GcpProjectIdProvider projectId)
@@ -63,6 +63,36 @@ public sealed class GcpEmulatorResource : ExecutableResource, IResourceWithRefer
         context.EnvironmentVariables[HostVariable] = PrimaryEndpoint.Property(EndpointProperty.HostAndPort);
         context.EnvironmentVariables["GOOGLE_CLOUD_PROJECT"] = ProjectId;
     }
+
+    /// <summary>The emulator's REST API root (<c>http://127.0.0.1:{port}/v1/projects/{project}/</c>), once the application runs.</summary>
+    public Uri ProjectApiRoot => new($"{PrimaryEndpoint.Url}/v1/projects/{ProjectId.ProjectId}/");
+}
+
+/// <summary>Google's Pub/Sub emulator; topics and subscriptions declared on it are created by its provisioning job.</summary>
+public sealed class PubSubEmulatorResource : GcpEmulatorResource
+{
+    private readonly List<PubSubTopicResource> _topics = [];
+
+    internal PubSubEmulatorResource(string name, string jar, IReadOnlyList<string> javaArguments, GcpProjectIdProvider projectId)
+        : base(name, "PUBSUB_EMULATOR_HOST", "google-cloud-cli-pubsub-emulator", jar, javaArguments, projectId)
+    {
+    }
+
+    public IReadOnlyList<PubSubTopicResource> Topics => _topics;
+
+    /// <summary>The one-shot job creating <see cref="Topics"/> and their subscriptions (added with the first topic).</summary>
+    public PubSubProvisioningResource? Provisioning { get; internal set; }
+
+    internal void AddTopic(PubSubTopicResource topic) => _topics.Add(topic);
+}
+
+/// <summary>Google's Firestore emulator (native mode); documents declared with <c>AddDocuments</c> are seeded into it.</summary>
+public sealed class FirestoreEmulatorResource : GcpEmulatorResource
+{
+    internal FirestoreEmulatorResource(string name, string jar, IReadOnlyList<string> javaArguments, GcpProjectIdProvider projectId)
+        : base(name, "FIRESTORE_EMULATOR_HOST", "google-cloud-cli-firestore-emulator", jar, javaArguments, projectId)
+    {
+    }
 }
 
 /// <summary>Cloud Storage or BigQuery served by the repository's stand-in (libraries/Dataflow.Emulators), a project resource.</summary>
@@ -99,23 +129,22 @@ public static class GoogleCloudBuilderExtensions
         return new GcpProjectIdProvider(id);
     }
 
-    public static IResourceBuilder<GcpEmulatorResource> AddPubSubEmulator(this IDistributedApplicationBuilder builder, string name)
+    public static IResourceBuilder<PubSubEmulatorResource> AddPubSubEmulator(this IDistributedApplicationBuilder builder, string name)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var folder = Path.Combine(SdkPlatform, "pubsub-emulator", "lib");
         var jar = Directory.Exists(folder)
             ? Directory.GetFiles(folder, "cloud-pubsub-emulator-*.jar").OrderDescending(StringComparer.Ordinal).FirstOrDefault() ?? Path.Combine(folder, "cloud-pubsub-emulator.jar")
             : Path.Combine(folder, "cloud-pubsub-emulator.jar");
-        var emulator = new GcpEmulatorResource(name, "PUBSUB_EMULATOR_HOST", "google-cloud-cli-pubsub-emulator", jar,
-            ["-jar", jar, "--host=127.0.0.1", "--port={port}"], builder.GetGcpProjectId());
+        var emulator = new PubSubEmulatorResource(name, jar, ["-jar", jar, "--host=127.0.0.1", "--port={port}"], builder.GetGcpProjectId());
         return builder.AddEmulator(emulator, 8085, ["gcloud", "beta", "emulators", "pubsub", "start", "--host-port=0.0.0.0:8085"]);
     }
 
-    public static IResourceBuilder<GcpEmulatorResource> AddFirestoreEmulator(this IDistributedApplicationBuilder builder, string name)
+    public static IResourceBuilder<FirestoreEmulatorResource> AddFirestoreEmulator(this IDistributedApplicationBuilder builder, string name)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var jar = Path.Combine(SdkPlatform, "cloud-firestore-emulator", "cloud-firestore-emulator.jar");
-        var emulator = new GcpEmulatorResource(name, "FIRESTORE_EMULATOR_HOST", "google-cloud-cli-firestore-emulator", jar,
+        var emulator = new FirestoreEmulatorResource(name, jar,
             ["-Duser.language=en", "-cp", jar, "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start", "--host=127.0.0.1", "--port={port}"],
             builder.GetGcpProjectId());
         return builder.AddEmulator(emulator, 8080, ["gcloud", "emulators", "firestore", "start", "--host-port=0.0.0.0:8080"]);
@@ -139,8 +168,8 @@ public static class GoogleCloudBuilderExtensions
         return builder.AddResource(new GcpStandInResource(name, "BIGQUERY_EMULATOR_HOST", standIn.Resource, builder.GetGcpProjectId()));
     }
 
-    private static IResourceBuilder<GcpEmulatorResource> AddEmulator(this IDistributedApplicationBuilder builder, GcpEmulatorResource emulator,
-        int targetPort, IReadOnlyList<string> containerArgs)
+    private static IResourceBuilder<T> AddEmulator<T>(this IDistributedApplicationBuilder builder, T emulator,
+        int targetPort, IReadOnlyList<string> containerArgs) where T : GcpEmulatorResource
     {
         emulator.Annotations.Add(new EndpointAnnotation("http", "http", "http2", targetPort, isExternal: false));
         emulator.Annotations.Add(new HealthProbeAnnotation("HTTP GET /", (c, ct) => HealthProbes.HttpOkAsync(c.Port, "/", ct)));

@@ -61,6 +61,7 @@ public sealed class Orchestrator : IAsyncDisposable
             var backing = resource switch
             {
                 ExecutableResource executable => executable.ResolveBacking(),
+                JobResource job => ResourceBacking.Value($"in-process job: {job.Description}"),
                 ParameterResource parameter => ResourceBacking.Value(parameter.Secret ? "secret parameter" : "parameter"),
                 IResourceWithParent child => ResourceBacking.Value($"on {child.Parent.Name}"),
                 _ => ResourceBacking.Value(resource.GetType().Name),
@@ -351,6 +352,10 @@ public sealed class Orchestrator : IAsyncDisposable
             {
                 await RunProcessAsync(instance, executable, cancellationToken);
             }
+            else if (instance.Resource is JobResource job)
+            {
+                await RunJobAsync(instance, job, cancellationToken);
+            }
             else
             {
                 SetState(instance, KnownResourceStates.Starting);
@@ -519,6 +524,30 @@ public sealed class Orchestrator : IAsyncDisposable
             exitCode == 0 ? null : $"exited with code {exitCode}{(healthy ? "" : " before it became healthy")}", health: null);
     }
 
+    private async Task RunJobAsync(ResourceInstance instance, JobResource job, CancellationToken cancellationToken)
+    {
+        instance.StartedAt = DateTimeOffset.UtcNow;
+        instance.StoppedAt = null;
+        SetState(instance, KnownResourceStates.Running);
+        var context = new ResourceRunContext(job, instance.ReplicaIndex, instance.DataDirectory, instance.Backing, instance.Log, _builds, _model);
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            await job.RunAsync(context, cancellationToken);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Any failure of the job's own code ends the job, never the AppHost; dependents see Exited and fail to start.
+            instance.StoppedAt = DateTimeOffset.UtcNow;
+            instance.Log.Write(LogStream.StandardError, $"[apphost] job failed: {ex}");
+            SetState(instance, KnownResourceStates.Exited, $"failed: {ex.Message}");
+            return;
+        }
+        instance.StoppedAt = DateTimeOffset.UtcNow;
+        instance.Log.Write(LogStream.StandardOutput, $"[apphost] job finished in {watch.Elapsed.TotalSeconds:0.0} s");
+        SetState(instance, KnownResourceStates.Finished);
+    }
+
     private async Task<Dictionary<string, string?>> ResolveEnvironmentAsync(ResourceInstance instance, ExecutableResource executable,
         CancellationToken cancellationToken)
     {
@@ -663,6 +692,7 @@ public sealed class Orchestrator : IAsyncDisposable
         ConnectionStringResource => "ConnectionString",
         PostgresDatabaseResource or MySqlDatabaseResource => "Database",
         GcpStandInResource => "GcpStandIn",
+        JobResource => "Job",
         ExecutableResource => "Executable",
         _ => resource.GetType().Name.Replace("Resource", "", StringComparison.Ordinal),
     };
