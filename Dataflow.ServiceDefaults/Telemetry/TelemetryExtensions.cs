@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -46,6 +47,7 @@ public static class TelemetryExtensions
         builder.Services.AddSingleton(_ => TelemetryProviders.Create(resource, settings));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TelemetryProviders>().Prometheus);
         builder.Services.AddHostedService<TelemetryLifetime>();
+        builder.Services.AddTransient<IStartupFilter, HttpServerSpanStartupFilter>();
         return builder;
     }
 

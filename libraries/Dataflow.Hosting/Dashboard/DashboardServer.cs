@@ -85,8 +85,9 @@ public sealed class DashboardServer : IAsyncDisposable
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
     {
         var path = context.Request.Path;
-        // OTLP ingestion is loopback-only and unauthenticated, as the services' exporters send no credentials.
-        if (path.StartsWithSegments("/login") || path.StartsWithSegments("/v1"))
+        // OTLP ingestion is loopback-only and unauthenticated, as the services' exporters send no credentials;
+        // the static assets hold no data, and the login page needs its icon.
+        if (path.StartsWithSegments("/login") || path.StartsWithSegments("/v1") || path.StartsWithSegments("/assets"))
         {
             await next(context);
             return;
@@ -143,6 +144,7 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             "app.js" => Results.Content(LoadAsset("app.js"), "text/javascript; charset=utf-8"),
             "app.css" => Results.Content(LoadAsset("app.css"), "text/css; charset=utf-8"),
+            "favicon.svg" => Results.Content(LoadAsset("favicon.svg"), "image/svg+xml"),
             _ => Results.NotFound(),
         });
     }
