@@ -23,6 +23,7 @@ Random.Shared.NextBytes(payload);
 await using var mosquitto = await Mosquitto.StartAsync();
 await using var brokerCounter = await BrokerPublishCounter.StartAsync(mosquitto.Port);
 Console.WriteLine($"mosquitto 2.0 on 127.0.0.1:{mosquitto.Port}; {receiveCount} messages to receive, {publishCount} to publish, 100-byte payloads, {rounds} rounds, median reported");
+Console.WriteLine($"load average at start: {LoadAverage()}");
 
 // Warm-up, not measured: JIT compilation of our code is start-up cost, not throughput (the CLI tools are native).
 receiveCount /= 10;
@@ -67,6 +68,8 @@ foreach (var row in results)
     Console.WriteLine(row);
 }
 
+Console.WriteLine($"load average at end: {LoadAverage()}");
+
 return 0;
 
 static string Row(string name, List<Measurement> ours, List<Measurement> reference)
@@ -77,6 +80,9 @@ static string Row(string name, List<Measurement> ours, List<Measurement> referen
     return $"| {name} | {Median([.. ours.Select(m => m.Rate)]):N0} | {Median([.. reference.Select(m => m.Rate)]):N0} | {Median(ratios):P0} | "
         + $"{Median([.. ours.Select(m => m.CpuMicrosecondsPerMessage)]):F2} | {Median([.. reference.Select(m => m.CpuMicrosecondsPerMessage)]):F2} |";
 }
+
+// The machine is shared; the load during the run belongs next to the figures.
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 static double Median(List<double> values)
 {
