@@ -121,10 +121,20 @@ public sealed partial class DashboardBrowserTests
         await Expect(page.Locator("#spans .span").First).ToContainTextAsync("accounts: POST");
         await browser.ScreenshotAsync("dashboard-traces");
 
-        // Structured logs: the service's own log records, received over OTLP.
+        // Structured logs: the service's own log records, received over OTLP, linked to the trace of their request;
+        // health probes log a trace id too but are not traced, so theirs is no link to nowhere.
         await page.Locator("nav a[data-view=logs]").ClickAsync();
-        await Expect(page.Locator("#structured-logs tbody tr", new() { HasText = "accounts" }).First).ToBeVisibleAsync();
+        var logRows = page.Locator("#structured-logs tbody tr");
+        await Expect(logRows.Filter(new() { HasText = "/readyz" }).First).ToBeVisibleAsync();
+        await Expect(logRows.Filter(new() { HasText = "/readyz" }).Locator("a")).ToHaveCountAsync(0);
         await browser.ScreenshotAsync("dashboard-structured-logs");
+        await page.Locator("#log-search").FillAsync(account.ToString());
+        var requestLog = logRows.Filter(new() { HasText = $"POST http://127.0.0.1:{accounts.BaseAddress!.Port}/api/account/{account}" }).First;
+        await Expect(requestLog).ToBeVisibleAsync();
+        await Expect(logRows.Filter(new() { HasText = "/readyz" })).ToHaveCountAsync(0);
+        await requestLog.Locator("a").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#traces/[0-9a-f]{32}$"));
+        await Expect(page.Locator("#spans .span").First).ToContainTextAsync("accounts: POST");
 
         // Metrics: the request-duration histogram of the accounts service, drawn as a chart.
         await page.Locator("nav a[data-view=metrics]").ClickAsync();

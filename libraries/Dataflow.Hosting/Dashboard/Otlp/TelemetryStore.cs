@@ -9,8 +9,9 @@ public sealed record SpanView(string TraceId, string SpanId, string? ParentSpanI
 public sealed record TraceSummary(string TraceId, string RootName, IReadOnlyList<string> Services, DateTimeOffset Start, double DurationMs,
     int SpanCount, bool HasError);
 
+/// <param name="TraceKept">Whether the log's trace is in the store: requests that are not traced (health probes) still log a trace id.</param>
 public sealed record LogView(long Sequence, DateTimeOffset Timestamp, string Service, string Instance, string Severity, int SeverityNumber,
-    string Body, string? Category, string? TraceId, string? SpanId, IReadOnlyDictionary<string, string> Attributes);
+    string Body, string? Category, string? TraceId, string? SpanId, IReadOnlyDictionary<string, string> Attributes, bool TraceKept = false);
 
 public sealed record MetricInfo(string Service, string Name, string Unit, string Description, string Kind);
 
@@ -175,7 +176,7 @@ internal sealed class TelemetryStore
                         || (log.Category?.Contains(search, StringComparison.OrdinalIgnoreCase) ?? false)
                         || log.Attributes.Values.Any(v => v.Contains(search, StringComparison.OrdinalIgnoreCase))))
                 {
-                    result.Add(log);
+                    result.Add(log with { TraceKept = log.TraceId is not null && _traces.ContainsKey(log.TraceId) });
                 }
             }
             return result;

@@ -235,7 +235,14 @@ async function refreshLogs() {
   $('#structured-logs tbody').replaceChildren(...logs.map(l => el('tr', { 'data-log': String(l.sequence),
       title: [l.category, ...Object.entries(l.attributes).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('\n') },
     el('td', {}, time(l.timestamp)), el('td', {}, l.instance), el('td', { class: `severity severity-${l.severity}` }, l.severity),
-    el('td', { class: 'message' }, l.body), el('td', {}, l.traceId ? el('a', { href: `#traces/${l.traceId}` }, l.traceId.slice(0, 8)) : ''))));
+    el('td', { class: 'message' }, l.body), el('td', {}, traceLink(l)))));
+}
+
+function traceLink(log) {
+  if (!log.traceId) return '';
+  return log.traceKept
+    ? el('a', { href: `#traces/${log.traceId}` }, log.traceId.slice(0, 8))
+    : el('span', { class: 'untraced', title: 'Not recorded (health probes are not traced) or no longer kept' }, log.traceId.slice(0, 8));
 }
 
 // ----- metrics -----
