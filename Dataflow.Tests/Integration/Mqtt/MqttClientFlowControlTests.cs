@@ -19,21 +19,18 @@ public sealed class MqttClientFlowControlTests
     {
         using var deadline = Deadline();
         using var broker = new ScriptedBroker();
-        await using var client = Create(broker.ConnectionString, MqttProtocolVersion.V500);
-        client.Start();
-        using var connection = await broker.AcceptAsync(deadline.Token);
-        await connection.AcceptConnectAsync(new MqttConnAckPacket { Properties = new MqttProperties { ReceiveMaximum = 2 } }, deadline.Token);
-        await client.WaitUntilConnectedAsync(deadline.Token);
+        var receiveMaximumTwo = new MqttConnAckPacket { Properties = new MqttProperties { ReceiveMaximum = 2 } };
+        var (client, connection) = await ConnectAsync(broker, receiveMaximumTwo, maximumInflight: 1000, deadline.Token);
+        await using var clientScope = client;
+        using var connectionScope = connection;
 
         var publishes = Enumerable.Range(0, 5).Select(i => client.PublishAsync(Message("window/t", $"m{i}", MqttQualityOfService.AtLeastOnce), deadline.Token)).ToList();
         var subscribe = client.SubscribeAsync("barrier", MqttQualityOfService.AtMostOnce, deadline.Token);
 
         var first = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
         var second = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
-        var barrier = Assert.IsType<MqttSubscribePacket>(await connection.ReadPacketAsync(deadline.Token));
+        await PassBarrierAsync(connection, subscribe, deadline.Token);
         Assert.Equal(["m0", "m1"], new[] { first, second }.Select(Text));
-        await connection.SendAsync(new MqttSubAckPacket { PacketId = barrier.PacketId, ReasonCodes = [MqttReasonCode.GrantedQoS0] }, deadline.Token);
-        await subscribe;
 
         // Each acknowledgement opens the window for exactly one more message, in call order.
         var inFlight = new Queue<MqttPublishPacket>([first, second]);
@@ -59,11 +56,9 @@ public sealed class MqttClientFlowControlTests
     {
         using var deadline = Deadline();
         using var broker = new ScriptedBroker();
-        await using var client = Create(broker.ConnectionString, MqttProtocolVersion.V500, options => options.MaximumInflightPublishes = 1);
-        client.Start();
-        using var connection = await broker.AcceptAsync(deadline.Token);
-        await connection.AcceptConnectAsync(new MqttConnAckPacket(), deadline.Token);
-        await client.WaitUntilConnectedAsync(deadline.Token);
+        var (client, connection) = await ConnectAsync(broker, new MqttConnAckPacket(), maximumInflight: 1, deadline.Token);
+        await using var clientScope = client;
+        using var connectionScope = connection;
 
         var sentFirst = client.PublishAsync(Message("window/t", "first", MqttQualityOfService.AtLeastOnce), deadline.Token);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
@@ -88,11 +83,9 @@ public sealed class MqttClientFlowControlTests
     {
         using var deadline = Deadline();
         using var broker = new ScriptedBroker();
-        await using var client = Create(broker.ConnectionString, MqttProtocolVersion.V500, options => options.MaximumInflightPublishes = 1);
-        client.Start();
-        using var connection = await broker.AcceptAsync(deadline.Token);
-        await connection.AcceptConnectAsync(new MqttConnAckPacket(), deadline.Token);
-        await client.WaitUntilConnectedAsync(deadline.Token);
+        var (client, connection) = await ConnectAsync(broker, new MqttConnAckPacket(), maximumInflight: 1, deadline.Token);
+        await using var clientScope = client;
+        using var connectionScope = connection;
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
         var abandoned = client.PublishAsync(Message("window/t", "sent", MqttQualityOfService.AtLeastOnce), cancel.Token);
@@ -103,9 +96,7 @@ public sealed class MqttClientFlowControlTests
         // Sent messages cannot be recalled: the window stays taken until the broker acknowledges.
         var next = client.PublishAsync(Message("window/t", "next", MqttQualityOfService.AtLeastOnce), deadline.Token);
         var subscribe = client.SubscribeAsync("barrier", MqttQualityOfService.AtMostOnce, deadline.Token);
-        var barrier = Assert.IsType<MqttSubscribePacket>(await connection.ReadPacketAsync(deadline.Token));
-        await connection.SendAsync(new MqttSubAckPacket { PacketId = barrier.PacketId, ReasonCodes = [MqttReasonCode.GrantedQoS0] }, deadline.Token);
-        await subscribe;
+        await PassBarrierAsync(connection, subscribe, deadline.Token);
 
         await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, sent.PacketId), deadline.Token);
         var second = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
@@ -119,11 +110,8 @@ public sealed class MqttClientFlowControlTests
     {
         using var deadline = Deadline();
         using var broker = new ScriptedBroker();
-        var client = Create(broker.ConnectionString, MqttProtocolVersion.V500, options => options.MaximumInflightPublishes = 1);
-        client.Start();
-        using var connection = await broker.AcceptAsync(deadline.Token);
-        await connection.AcceptConnectAsync(new MqttConnAckPacket(), deadline.Token);
-        await client.WaitUntilConnectedAsync(deadline.Token);
+        var (client, connection) = await ConnectAsync(broker, new MqttConnAckPacket(), maximumInflight: 1, deadline.Token);
+        using var connectionScope = connection;
 
         var sent = client.PublishAsync(Message("window/t", "sent", MqttQualityOfService.AtLeastOnce), deadline.Token);
         var waiting = client.PublishAsync(Message("window/t", "waiting", MqttQualityOfService.AtLeastOnce), deadline.Token);
@@ -132,6 +120,25 @@ public sealed class MqttClientFlowControlTests
 
         await Assert.ThrowsAsync<MqttConnectionLostException>(() => sent);
         await Assert.ThrowsAsync<MqttConnectionLostException>(() => waiting);
+    }
+
+    private static async Task<(MqttClient Client, ScriptedConnection Connection)> ConnectAsync(
+        ScriptedBroker broker, MqttConnAckPacket connAck, int maximumInflight, CancellationToken cancellationToken)
+    {
+        var client = Create(broker.ConnectionString, MqttProtocolVersion.V500, options => options.MaximumInflightPublishes = maximumInflight);
+        client.Start();
+        var connection = await broker.AcceptAsync(cancellationToken);
+        await connection.AcceptConnectAsync(connAck, cancellationToken);
+        await client.WaitUntilConnectedAsync(cancellationToken);
+        return (client, connection);
+    }
+
+    /// <summary>Expects the barrier SUBSCRIBE as the next packet: nothing queued before it is still unsent.</summary>
+    private static async Task PassBarrierAsync(ScriptedConnection connection, Task<MqttReasonCode> subscribe, CancellationToken cancellationToken)
+    {
+        var barrier = Assert.IsType<MqttSubscribePacket>(await connection.ReadPacketAsync(cancellationToken));
+        await connection.SendAsync(new MqttSubAckPacket { PacketId = barrier.PacketId, ReasonCodes = [MqttReasonCode.GrantedQoS0] }, cancellationToken);
+        await subscribe;
     }
 
     private static string Text(MqttPublishPacket packet) => Encoding.UTF8.GetString(packet.Payload.Span);
