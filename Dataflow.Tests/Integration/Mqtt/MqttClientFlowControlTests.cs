@@ -67,14 +67,9 @@ public sealed class MqttClientFlowControlTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => withdrawn);
         var third = client.PublishAsync(Message("window/t", "third", MqttQualityOfService.AtLeastOnce), deadline.Token);
 
-        var first = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
-        Assert.Equal("first", Text(first));
-        await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, first.PacketId), deadline.Token);
+        await AcknowledgeNextAsync(connection, "first", deadline.Token);
         Assert.Equal(MqttReasonCode.Success, await sentFirst);
-
-        var next = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
-        Assert.Equal("third", Text(next));
-        await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, next.PacketId), deadline.Token);
+        await AcknowledgeNextAsync(connection, "third", deadline.Token);
         Assert.Equal(MqttReasonCode.Success, await third);
     }
 
@@ -99,9 +94,7 @@ public sealed class MqttClientFlowControlTests
         await PassBarrierAsync(connection, subscribe, deadline.Token);
 
         await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, sent.PacketId), deadline.Token);
-        var second = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(deadline.Token));
-        Assert.Equal("next", Text(second));
-        await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, second.PacketId), deadline.Token);
+        await AcknowledgeNextAsync(connection, "next", deadline.Token);
         Assert.Equal(MqttReasonCode.Success, await next);
     }
 
@@ -139,6 +132,14 @@ public sealed class MqttClientFlowControlTests
         var barrier = Assert.IsType<MqttSubscribePacket>(await connection.ReadPacketAsync(cancellationToken));
         await connection.SendAsync(new MqttSubAckPacket { PacketId = barrier.PacketId, ReasonCodes = [MqttReasonCode.GrantedQoS0] }, cancellationToken);
         await subscribe;
+    }
+
+    /// <summary>Expects <paramref name="text"/> as the next PUBLISH and acknowledges it.</summary>
+    private static async Task AcknowledgeNextAsync(ScriptedConnection connection, string text, CancellationToken cancellationToken)
+    {
+        var publish = Assert.IsType<MqttPublishPacket>(await connection.ReadPacketAsync(cancellationToken));
+        Assert.Equal(text, Text(publish));
+        await connection.SendAsync(new MqttPublishAckPacket(MqttPacketType.PubAck, publish.PacketId), cancellationToken);
     }
 
     private static string Text(MqttPublishPacket packet) => Encoding.UTF8.GetString(packet.Payload.Span);
