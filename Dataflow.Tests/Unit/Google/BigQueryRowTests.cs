@@ -105,4 +105,15 @@ public sealed class BigQueryRowTests
         Assert.False(json.ContainsKey("Ignored"));
         Assert.False(json.ContainsKey("DeviceId"));
     }
+
+    [Fact]
+    public void Timestamps_are_written_in_UTC_with_the_six_fractional_digits_insertAll_accepts()
+    {
+        // Seven digits (System.Text.Json's default) are rejected by insertAll ("Cannot convert value to timestamp").
+        var at = new DateTimeOffset(2026, 11, 21, 16, 53, 39, TimeSpan.FromHours(1)).AddTicks(727_268);
+
+        var json = BigQueryRows.ToJson(new Reading { DeviceId = "d", ReceivedAt = at });
+
+        Assert.Equal("2026-11-21T15:53:39.072726Z", json["ReceivedAt"]!.GetValue<string>());
+    }
 }
