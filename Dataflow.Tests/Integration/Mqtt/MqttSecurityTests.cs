@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Dataflow.Mqtt;
 using Dataflow.Mqtt.Broker;
 using Dataflow.Mqtt.Client;
@@ -19,59 +16,11 @@ public sealed class MqttSecurityTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private sealed record Pki(string CaPath, string ServerCertPath, string ServerKeyPath, string ClientCertPath, string ClientKeyPath);
-
-    private Pki CreatePki()
+    private async Task<(MosquittoServer Server, int TlsPort, TestPki Pki)> StartTlsMosquittoAsync(CancellationToken cancellationToken)
     {
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Dataflow Test CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-
-        string Issue(string name, bool server)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-                [server ? new Oid("1.3.6.1.5.5.7.3.1") : new Oid("1.3.6.1.5.5.7.3.2")], false));
-            if (server)
-            {
-                var san = new SubjectAlternativeNameBuilder();
-                san.AddIpAddress(IPAddress.Loopback);
-                san.AddDnsName("localhost");
-                request.CertificateExtensions.Add(san.Build());
-            }
-
-            var serial = RandomNumberGenerator.GetBytes(8);
-            using var certificate = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), serial);
-            var certPath = Path.Combine(_directory, name + ".pem");
-            File.WriteAllText(certPath, certificate.ExportCertificatePem());
-            File.WriteAllText(Path.Combine(_directory, name + ".key"), key.ExportPkcs8PrivateKeyPem());
-            return certPath;
-        }
-
-        var caPath = Path.Combine(_directory, "ca.pem");
-        File.WriteAllText(caPath, ca.ExportCertificatePem());
-        Issue("server", server: true);
-        Issue("client", server: false);
-        return new Pki(caPath, Path.Combine(_directory, "server.pem"), Path.Combine(_directory, "server.key"),
-            Path.Combine(_directory, "client.pem"), Path.Combine(_directory, "client.key"));
-    }
-
-    private async Task<(MosquittoServer Server, int TlsPort, Pki Pki)> StartTlsMosquittoAsync(CancellationToken cancellationToken)
-    {
-        var pki = CreatePki();
+        var pki = TestPki.Create(_directory);
         var tlsPort = FreePort.Next();
-        var server = await MosquittoServer.StartAsync(
-        [
-            $"listener {tlsPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
-            $"cafile {pki.CaPath}",
-            $"certfile {pki.ServerCertPath}",
-            $"keyfile {pki.ServerKeyPath}",
-            "require_certificate true",
-        ], cancellationToken);
+        var server = await MosquittoServer.StartAsync(pki.MosquittoListener(tlsPort), cancellationToken);
         return (server, tlsPort, pki);
     }
 

@@ -103,6 +103,50 @@ public sealed class IngestionIntegrationTests(SharedServers servers) : IAsyncLif
         Assert.Equal(["join-0", "join-1", "join-2"], joins.Select(m => Encoding.UTF8.GetString(Decode(m).Payload.Span)).Order());
     }
 
+    [Theory]
+    [InlineData("5")]
+    [InlineData("3.1.1")]
+    public async Task Over_mutual_tls_messages_reach_pubsub_with_either_protocol_version(string protocolVersion)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var emulator = await servers.GetPubSubAsync();
+        _pubSub = PubSubTestProject.Create(emulator.HostPort);
+        await _pubSub.CreateTopicWithSubscriptionAsync(_uplinkTopic, _uplinkTopic + "-sub", ct);
+        await _pubSub.CreateTopicWithSubscriptionAsync(_joinTopic, _joinTopic + "-sub", ct);
+        await File.WriteAllTextAsync(_routingFile, RoutingYaml(_mqttPrefix, _uplinkTopic, _joinTopic), ct);
+        var certificates = Directory.CreateTempSubdirectory("ingestion-tls-");
+        try
+        {
+            var pki = TestPki.Create(certificates.FullName);
+            var tlsPort = FreePort.Next();
+            await using var broker = await MosquittoServer.StartAsync(pki.MosquittoListener(tlsPort), ct);
+            var configuration = Configuration(_routingFile, $"mqtts://127.0.0.1:{tlsPort}", _pubSub.ProjectId, emulator.HostPort);
+            configuration["Ingestion:Mqtt:ProtocolVersion"] = protocolVersion;
+            configuration["Ingestion:Mqtt:Tls:CaCertificatePath"] = pki.CaPath;
+            configuration["Ingestion:Mqtt:Tls:ClientCertificatePath"] = pki.ClientCertPath;
+            configuration["Ingestion:Mqtt:Tls:ClientKeyPath"] = pki.ClientKeyPath;
+
+            await using var service = await ServiceTestHost.StartAsync(configuration, b => b.AddIngestion(), ct);
+            await service.WaitUntilReadyAsync(ct);
+
+            // The device publishes on the broker's plain listener; ingestion reads over TLS only.
+            await using var device = new MqttClient(MqttClientOptions.Parse(broker.ConnectionString));
+            await device.ConnectAsync(ct);
+            for (var i = 0; i < 3; i++)
+            {
+                await device.PublishAsync(new MqttApplicationMessage { Topic = $"{_mqttPrefix}/devices/dev-{i}/up", Payload = Encoding.UTF8.GetBytes($"tls-{i}"), QoS = MqttQualityOfService.AtLeastOnce }, ct);
+            }
+
+            var uplinks = await _pubSub.PullAsync(_uplinkTopic + "-sub", 3, ct);
+            Assert.Equal(["tls-0", "tls-1", "tls-2"], uplinks.Select(m => Encoding.UTF8.GetString(Decode(m).Payload.Span)).Order());
+            Assert.All(uplinks, m => Assert.Equal("uplinks", m.Attributes![WellKnownAttributes.RouteName]));
+        }
+        finally
+        {
+            certificates.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Readyz_is_unavailable_until_the_broker_is_reachable()
     {
