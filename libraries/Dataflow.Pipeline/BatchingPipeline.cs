@@ -33,8 +33,11 @@ public sealed class BatchingPipeline<T> : MessagePipeline<T>
     /// <summary>Messages waiting in batches.</summary>
     public int PendingInBatches => _batcher.PendingCount;
 
-    protected override ValueTask HandleAsync(Message message, T value, CancellationToken cancellationToken) =>
-        _batcher.AddAsync(_keySelector.GetBatchKey(message, value), message, value, cancellationToken);
+    protected override async ValueTask HandleAsync(Message message, T value, long startedTimestamp, CancellationToken cancellationToken)
+    {
+        await _batcher.AddAsync(_keySelector.GetBatchKey(message, value), message, value, cancellationToken);
+        RecordProcessed(startedTimestamp);
+    }
 
     protected override Task OnDrainedAsync(CancellationToken cancellationToken) => _batcher.FlushAllAsync(cancellationToken);
 

@@ -105,7 +105,8 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
         await WaitOrTimeoutAsync(_consumerTask!, "consumer", deadline.Token);
         _channel.Writer.TryComplete();
 
-        if (!await WaitOrTimeoutAsync(Task.WhenAll(_workers), "workers", deadline.Token))
+        var drained = DrainAsync();
+        if (!await WaitOrTimeoutAsync(drained, "workers", deadline.Token))
         {
             await _hardStop.CancelAsync();
 
@@ -113,7 +114,7 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
             // unsettled and their source redelivers them.
             using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             grace.CancelAfter(CancellationGrace);
-            await WaitOrTimeoutAsync(Task.WhenAll(_workers), "cancelled workers", grace.Token);
+            await WaitOrTimeoutAsync(drained, "cancelled workers", grace.Token);
         }
 
         try
@@ -141,11 +142,36 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Processes one transformed message; it must settle the message (now or later, e.g. after a flush).</summary>
-    protected abstract ValueTask HandleAsync(Message message, T value, CancellationToken cancellationToken);
+    /// <summary>
+    /// Processes one transformed message; it must settle the message (now or later, e.g. after a flush) and record
+    /// <see cref="RecordProcessed"/> once it is processed. Throwing nacks the message (and records it).
+    /// </summary>
+    /// <param name="startedTimestamp">When the worker took the message (<see cref="Stopwatch.GetTimestamp"/>).</param>
+    protected abstract ValueTask HandleAsync(Message message, T value, long startedTimestamp, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when work that <see cref="HandleAsync"/> left running has finished. Called once, after every worker
+    /// finished, within the shutdown timeout (after it, <see cref="HardStopToken"/> cancels that work).
+    /// </summary>
+    protected virtual Task WhenHandledAsync() => Task.CompletedTask;
 
     /// <summary>Runs after every worker finished: the final flush.</summary>
     protected virtual Task OnDrainedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Records the time from dequeue to processed (the processing duration metric).</summary>
+    protected void RecordProcessed(long startedTimestamp) => Metrics.Processed(Stopwatch.GetElapsedTime(startedTimestamp));
+
+    /// <summary>Processing failed: logged (unless cancelled by the hard stop) and nacked.</summary>
+    protected async ValueTask ProcessingFailedAsync(Message message, Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (exception is not OperationCanceledException || !_hardStop.IsCancellationRequested)
+        {
+            Logger.LogWarning(exception, "Pipeline {Pipeline}: processing message {MessageId} failed; nacking", Name, message.Id);
+        }
+
+        await NackAsync(message);
+    }
 
     protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
 
@@ -259,20 +285,20 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
 
             try
             {
-                await HandleAsync(message, result.Value!, _hardStop.Token);
+                await HandleAsync(message, result.Value!, started, _hardStop.Token);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                if (ex is not OperationCanceledException || !_hardStop.IsCancellationRequested)
-                {
-                    Logger.LogWarning(ex, "Pipeline {Pipeline}: processing message {MessageId} failed; nacking", Name, message.Id);
-                }
-
-                await NackAsync(message);
+                await ProcessingFailedAsync(message, ex);
+                RecordProcessed(started);
             }
-
-            Metrics.Processed(Stopwatch.GetElapsedTime(started));
         }
+    }
+
+    private async Task DrainAsync()
+    {
+        await Task.WhenAll(_workers);
+        await WhenHandledAsync();
     }
 
     private async Task<bool> WaitOrTimeoutAsync(Task task, string stage, CancellationToken deadline)

@@ -3,7 +3,10 @@ namespace Dataflow.Pipeline;
 /// <summary>Sizing and shutdown of a pipeline (reference defaults: 5 workers; ingestion 20 and buffer 1000).</summary>
 public sealed class PipelineOptions
 {
-    /// <summary>Concurrent workers (transform → process).</summary>
+    /// <summary>
+    /// Concurrent workers (transform → process). In a streaming pipeline a worker does not wait for a processing that
+    /// waits (a publish, a lookup): <see cref="MaxOutstandingMessages"/> bounds those.
+    /// </summary>
     public int Workers { get; set; } = 5;
 
     /// <summary>Capacity of the bounded channel between the consumer and the workers.</summary>

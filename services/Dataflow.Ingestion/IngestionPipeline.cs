@@ -75,8 +75,8 @@ internal sealed class IngestionTransformer(RoutingTable routes, IngestionOptions
 
 /// <summary>
 /// Publishes each routed envelope and completes only when Pub/Sub accepted it, retrying with backoff while
-/// Pub/Sub is unavailable; the MQTT acknowledgement follows (at-least-once). Retrying holds the worker, so a
-/// Pub/Sub outage fills the pipeline and stops reading from the broker: backpressure, no drops.
+/// Pub/Sub is unavailable; the MQTT acknowledgement follows (at-least-once). A retrying message stays outstanding,
+/// so a Pub/Sub outage fills the pipeline's outstanding limit and stops reading from the broker: backpressure, no drops.
 /// </summary>
 internal sealed class IngestionPublisher(
     IReadOnlyDictionary<string, IMessageProducer> producers,
