@@ -1,5 +1,6 @@
 using Dataflow.Hosting;
 using Dataflow.Hosting.Processes;
+using Dataflow.Tests.Infrastructure;
 
 namespace Dataflow.Tests.Integration.Hosting;
 
@@ -10,7 +11,9 @@ public sealed class AppHostLifetimeTests
     private const int SigInt = 2;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<(ChildProcess AppHost, IReadOnlyList<(int Pid, string Name)> Children)> StartTopologyAsync()
+    private sealed record Topology(ChildProcess AppHost, IReadOnlyList<(int Pid, string Name)> Children, IReadOnlyList<(int Port, int Pid)> Ports);
+
+    private static async Task<Topology> StartTopologyAsync()
     {
         var appHost = await AppHostProcess.StartAsync(["--dashboard-port", "0"], Ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -32,7 +35,27 @@ public sealed class AppHostLifetimeTests
         Assert.Contains(children, c => c.Name == "mosquitto");
         Assert.Contains(children, c => c.Name == "java");
         Assert.Contains(children, c => c.Name == "dotnet");
-        return (appHost, children);
+        // The ports the AppHost (dashboard, OTLP) and its children listen on, all to be released.
+        var ports = ListeningSockets.PortsOf([appHost.Id, .. children.Select(c => c.Pid)]);
+        var redis = children.First(c => c.Name == "redis-server").Pid;
+        Assert.Contains(ports, p => p.Pid == redis);
+        Assert.Contains(ports, p => p.Pid == appHost.Id);
+        TestContext.Current.TestOutputHelper?.WriteLine($"Listening: {string.Join(", ", ports.Select(p => $"{p.Port} ({Name(children, p.Pid)})"))}");
+        return new Topology(appHost, children, ports);
+    }
+
+    private static string Name(IReadOnlyList<(int Pid, string Name)> children, int pid) =>
+        children.FirstOrDefault(c => c.Pid == pid).Name ?? "apphost";
+
+    private static async Task AssertPortsFreeAsync(Topology topology)
+    {
+        // Gone processes release their sockets at once; allow for the kernel's reaping as above.
+        for (var attempt = 0; attempt < 50 && topology.Ports.Any(p => ListeningSockets.IsListening(p.Port)); attempt++)
+        {
+            await Task.Delay(100, Ct);
+        }
+        var taken = topology.Ports.Where(p => ListeningSockets.IsListening(p.Port) || !ListeningSockets.CanBind(p.Port)).ToList();
+        Assert.True(taken.Count == 0, $"Ports still taken: {string.Join(", ", taken.Select(p => $"{p.Port} (was {Name(topology.Children, p.Pid)})"))}");
     }
 
     private static async Task AssertAllGoneAsync(IReadOnlyList<(int Pid, string Name)> children)
@@ -47,9 +70,10 @@ public sealed class AppHostLifetimeTests
     }
 
     [Fact]
-    public async Task Ctrl_C_stops_every_child_and_removes_the_data_directories()
+    public async Task Ctrl_C_stops_every_child_frees_their_ports_and_removes_the_data_directories()
     {
-        var (appHost, children) = await StartTopologyAsync();
+        var topology = await StartTopologyAsync();
+        var (appHost, children) = (topology.AppHost, topology.Children);
         await using var _ = appHost;
         var dataRoots = Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*");
         Assert.Single(dataRoots);
@@ -60,13 +84,15 @@ public sealed class AppHostLifetimeTests
         Assert.Equal(0, exitCode);
         Assert.Contains(appHost.Logs.Snapshot(), l => l.Text.StartsWith("Stopped in", StringComparison.Ordinal));
         await AssertAllGoneAsync(children);
+        await AssertPortsFreeAsync(topology);
         Assert.False(Directory.Exists(dataRoots[0]));
     }
 
     [Fact]
-    public async Task Kill_9_of_the_AppHost_takes_every_child_with_it()
+    public async Task Kill_9_of_the_AppHost_takes_every_child_with_it_and_frees_their_ports()
     {
-        var (appHost, children) = await StartTopologyAsync();
+        var topology = await StartTopologyAsync();
+        var (appHost, children) = (topology.AppHost, topology.Children);
         await using var _ = appHost;
 
         var dataRoot = Assert.Single(Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*"));
@@ -75,6 +101,7 @@ public sealed class AppHostLifetimeTests
         await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         await AssertAllGoneAsync(children);
+        await AssertPortsFreeAsync(topology);
         // Nothing could clean up after SIGKILL: the next AppHost run sweeps the orphaned data directory.
         Assert.True(Directory.Exists(dataRoot));
         var next = Dataflow.Hosting.Testing.TestingBuilder.Create();

@@ -77,7 +77,7 @@ let selected = null;
 const pending = new Set();
 const terminal = new Set(['NotStarted', 'Exited', 'Finished', 'FailedToStart']);
 // Values rather than processes: nothing to start, stop or restart.
-const valueTypes = new Set(['Parameter', 'ConnectionString', 'Database']);
+const valueTypes = new Set(['Parameter', 'ConnectionString', 'Database', 'GcpStandIn']);
 
 async function command(name, verb) {
   pending.add(name);
