@@ -57,6 +57,30 @@ public sealed class AppHostManifestTests
         Assert.Equal("{accounts.bindings.http.targetPort}", environment.GetProperty("HTTP_PORTS").GetString());
         Assert.True(accounts.GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
 
+        // The dataflow: services as projects wired by the Aspire contract, Pub/Sub topology for the platform to create.
+        foreach (var service in new[] { "ingestion", "enrich", "icestore", "bigqueries" })
+        {
+            Assert.Equal("project.v0", Type(service));
+            var serviceEnvironment = resources.GetProperty(service).GetProperty("env");
+            Assert.Equal("{pubsub.bindings.http.host}:{pubsub.bindings.http.port}", serviceEnvironment.GetProperty("PUBSUB_EMULATOR_HOST").GetString());
+        }
+        var ingestion = resources.GetProperty("ingestion").GetProperty("env");
+        Assert.Equal("{mqtt.connectionString}", ingestion.GetProperty("ConnectionStrings__mqtt").GetString());
+        Assert.Equal("{redis.connectionString}", resources.GetProperty("enrich").GetProperty("env").GetProperty("ConnectionStrings__redis").GetString());
+        foreach (var topic in new[] { "ingestion-topic", "enriched-topic", "dead-letter-topic" })
+        {
+            Assert.Equal("gcp.pubsub.topic.v0", Type(topic));
+        }
+        var enrichSubscription = resources.GetProperty("enrich-subscription");
+        Assert.Equal("gcp.pubsub.subscription.v0", enrichSubscription.GetProperty("type").GetString());
+        Assert.Equal("ingestion-topic", enrichSubscription.GetProperty("topic").GetString());
+        Assert.Equal("dead-letter-topic", enrichSubscription.GetProperty("deadLetterPolicy").GetProperty("deadLetterTopic").GetString());
+        Assert.Equal("enriched-topic", resources.GetProperty("bigqueries-subscription").GetProperty("topic").GetString());
+        Assert.Equal("ingestion-topic", resources.GetProperty("icestore-subscription").GetProperty("topic").GetString());
+        // Local-only jobs (topic creation, seed data) have no place in a deployment.
+        Assert.False(resources.TryGetProperty("pubsub-provisioning", out _));
+        Assert.False(resources.TryGetProperty("devices-seed", out _));
+
         Assert.DoesNotContain("127.0.0.1", manifest.GetRawText(), StringComparison.Ordinal);
     }
 }

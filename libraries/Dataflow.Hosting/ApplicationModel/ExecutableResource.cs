@@ -30,6 +30,13 @@ public class ExecutableResource(string name, string command, string? workingDire
     /// <summary>Runs once the process is healthy (before dependents are released): create databases, users, …</summary>
     public virtual Task OnHealthyAsync(ResourceRunContext context, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Starts the server inside the AppHost process, for a resource whose <see cref="ResolveBacking"/> chose
+    /// <see cref="ResourceBackingKind.Embedded"/>; disposing the result stops it.
+    /// </summary>
+    public virtual Task<IAsyncDisposable> StartEmbeddedAsync(ResourceRunContext context, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"Resource '{Name}' has no embedded server.");
+
     /// <summary>The program and arguments to start, after <see cref="PrepareAsync"/>.</summary>
     public virtual ValueTask<(string FileName, IReadOnlyList<string> Arguments)> GetStartCommandAsync(
         ResourceRunContext context, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
@@ -45,6 +52,8 @@ public sealed record ResourceBacking(ResourceBackingKind Kind, string Descriptio
 
     public static ResourceBacking Missing(string message) => new(ResourceBackingKind.Missing, message);
 
+    public static ResourceBacking Embedded(string description) => new(ResourceBackingKind.Embedded, description);
+
     public bool IsAvailable => Kind != ResourceBackingKind.Missing;
 }
 
@@ -58,6 +67,9 @@ public enum ResourceBackingKind
 
     /// <summary>Nothing on this machine can back it; it fails to start with an install hint.</summary>
     Missing,
+
+    /// <summary>A development server built into the AppHost runs it in-process (the local program is not installed).</summary>
+    Embedded,
 }
 
 /// <summary>Locates server programs: PATH first, then the folders Debian installs servers into.</summary>

@@ -1,9 +1,15 @@
 using System.Globalization;
+using System.Net;
 using Dataflow.Hosting.ApplicationModel;
+using Dataflow.Hosting.Processes;
+using Dataflow.Mqtt.Broker;
 
 namespace Dataflow.Hosting;
 
-/// <summary>An MQTT broker: the local mosquitto (Debian package mosquitto) with anonymous access on loopback.</summary>
+/// <summary>
+/// An MQTT broker: the local mosquitto (Debian package mosquitto) with anonymous access on loopback, or, when mosquitto
+/// is not installed, the embedded development broker of Dataflow.Mqtt running inside the AppHost process.
+/// </summary>
 public sealed class MosquittoResource : ExecutableResource, IResourceWithConnectionString
 {
     public MosquittoResource(string name)
@@ -18,6 +24,13 @@ public sealed class MosquittoResource : ExecutableResource, IResourceWithConnect
 
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
         $"mqtt://{PrimaryEndpoint.Property(EndpointProperty.Host)}:{PrimaryEndpoint.Property(EndpointProperty.Port)}");
+
+    /// <summary>How programs are looked up (replaced in tests to act as a machine without mosquitto).</summary>
+    internal Func<string, string?> FindProgram { get; set; } = BinaryLocator.Find;
+
+    public override ResourceBacking ResolveBacking() => FindProgram(Command) is { } mosquitto
+        ? ResourceBacking.LocalProcess(mosquitto)
+        : ResourceBacking.Embedded($"embedded MQTT broker (Dataflow.Mqtt) in the AppHost process: '{Command}' is not installed (apt-get install {Package})");
 
     public override async Task PrepareAsync(ResourceRunContext context, CancellationToken cancellationToken)
     {
@@ -36,10 +49,35 @@ public sealed class MosquittoResource : ExecutableResource, IResourceWithConnect
         ResourceRunContext context, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
         ValueTask.FromResult<(string, IReadOnlyList<string>)>((context.Backing.Path!,
             ["-c", Path.Combine(context.DataDirectory, "mosquitto.conf"), .. arguments]));
+
+    public override async Task<IAsyncDisposable> StartEmbeddedAsync(ResourceRunContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        // The same limits as the mosquitto configuration above: anonymous, loopback only, deep offline queues.
+        var broker = new MqttBroker(new MqttBrokerOptions
+        {
+            ListenAddress = IPAddress.Loopback,
+            Port = context.Port(),
+            AllowAnonymous = true,
+            MaximumQueuedMessagesPerSession = 100_000,
+        });
+        try
+        {
+            await broker.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await broker.DisposeAsync();
+            throw;
+        }
+        context.Log.Write(LogStream.StandardOutput, $"embedded MQTT broker listening on {broker.ConnectionString}");
+        return broker;
+    }
 }
 
 public static class MosquittoBuilderExtensions
 {
+    /// <summary>An MQTT broker: mosquitto when installed, otherwise the embedded development broker (the dashboard's Backing column says which).</summary>
     public static IResourceBuilder<MosquittoResource> AddMosquitto(this IDistributedApplicationBuilder builder, string name)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -451,8 +451,28 @@ public sealed class Orchestrator : IAsyncDisposable
         }
     }
 
+    private async Task RunEmbeddedAsync(ResourceInstance instance, ExecutableResource executable, CancellationToken cancellationToken)
+    {
+        SetState(instance, KnownResourceStates.Starting);
+        Directory.CreateDirectory(instance.DataDirectory);
+        var context = new ResourceRunContext(executable, instance.ReplicaIndex, instance.DataDirectory, instance.Backing, instance.Log, _builds, _model);
+        instance.Log.Write(LogStream.StandardOutput, $"[apphost] backing: {instance.Backing.Description}");
+        await using var server = await executable.StartEmbeddedAsync(context, cancellationToken);
+        instance.ExitCode = null;
+        instance.StartedAt = DateTimeOffset.UtcNow;
+        instance.StoppedAt = null;
+        SetState(instance, KnownResourceStates.Running, health: HealthStatus.Unhealthy);
+        // Runs until stopped: the cancellation ends the probing and disposes the server.
+        await MonitorHealthAsync(instance, executable, context, Task.Delay(Timeout.Infinite, cancellationToken), cancellationToken);
+    }
+
     private async Task RunProcessAsync(ResourceInstance instance, ExecutableResource executable, CancellationToken cancellationToken)
     {
+        if (instance.Backing.Kind == ResourceBackingKind.Embedded)
+        {
+            await RunEmbeddedAsync(instance, executable, cancellationToken);
+            return;
+        }
         SetState(instance, KnownResourceStates.Starting);
         if (instance.Process is { } previous)
         {
@@ -480,13 +500,26 @@ public sealed class Orchestrator : IAsyncDisposable
         instance.StoppedAt = null;
         SetState(instance, KnownResourceStates.Running, health: HealthStatus.Unhealthy);
 
+        var healthy = await MonitorHealthAsync(instance, executable, context, process.Exited, cancellationToken);
+        var exitCode = await process.Exited;
+        instance.ExitCode = exitCode;
+        instance.StoppedAt = DateTimeOffset.UtcNow;
+        instance.Log.Write(LogStream.StandardOutput, $"[apphost] process exited with code {exitCode}");
+        SetState(instance, exitCode == 0 ? KnownResourceStates.Finished : KnownResourceStates.Exited,
+            exitCode == 0 ? null : $"exited with code {exitCode}{(healthy ? "" : " before it became healthy")}", health: null);
+    }
+
+    /// <summary>Probes health until <paramref name="exited"/> completes; returns whether the resource ever became healthy.</summary>
+    private async Task<bool> MonitorHealthAsync(ResourceInstance instance, ExecutableResource executable, ResourceRunContext context, Task exited,
+        CancellationToken cancellationToken)
+    {
         var probe = executable.Annotations.OfType<HealthProbeAnnotation>().FirstOrDefault();
         var port = executable.Annotations.OfType<EndpointAnnotation>().FirstOrDefault() is { } endpoint ? endpoint.AllocatedPorts[instance.ReplicaIndex] : 0;
         var probeContext = new HealthProbeContext(executable, instance.ReplicaIndex, port);
         var healthy = false;
         var failures = 0;
         var watch = Stopwatch.StartNew();
-        while (!process.HasExited)
+        while (!exited.IsCompleted)
         {
             var ok = probe is null || await probe.Probe(probeContext, cancellationToken);
             if (ok && !healthy)
@@ -510,18 +543,13 @@ public sealed class Orchestrator : IAsyncDisposable
             }
             if (probe is null && healthy)
             {
-                await process.Exited.WaitAsync(cancellationToken);
+                await exited.WaitAsync(cancellationToken);
                 break;
             }
-            await Task.WhenAny(process.Exited, Task.Delay(healthy ? RunningProbeInterval : StartupProbeInterval, cancellationToken));
+            await Task.WhenAny(exited, Task.Delay(healthy ? RunningProbeInterval : StartupProbeInterval, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
-        var exitCode = await process.Exited;
-        instance.ExitCode = exitCode;
-        instance.StoppedAt = DateTimeOffset.UtcNow;
-        instance.Log.Write(LogStream.StandardOutput, $"[apphost] process exited with code {exitCode}");
-        SetState(instance, exitCode == 0 ? KnownResourceStates.Finished : KnownResourceStates.Exited,
-            exitCode == 0 ? null : $"exited with code {exitCode}{(healthy ? "" : " before it became healthy")}", health: null);
+        return healthy;
     }
 
     private async Task RunJobAsync(ResourceInstance instance, JobResource job, CancellationToken cancellationToken)
