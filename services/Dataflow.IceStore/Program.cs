@@ -1,3 +1,10 @@
+using Dataflow.IceStore.Replay;
+
+if (args is [ReplayCommand.Name, .. var replayArguments])
+{
+    return await ReplayCommand.RunAsync(replayArguments);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
@@ -7,4 +14,5 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 
-app.Run();
+await app.RunAsync();
+return 0;
