@@ -76,8 +76,8 @@ let renderedResources = '';
 let selected = null;
 const pending = new Set();
 const terminal = new Set(['NotStarted', 'Exited', 'Finished', 'FailedToStart']);
-// Values rather than processes: nothing to start, stop or restart.
-const valueTypes = new Set(['Parameter', 'ConnectionString', 'Database', 'GcpStandIn']);
+// Only these run something that can be started, stopped or restarted; the others (parameters, databases, topics, …) are values.
+const runnableTypes = new Set(['Project', 'Executable', 'Job']);
 
 async function command(name, verb) {
   pending.add(name);
@@ -111,7 +111,7 @@ function renderResources() {
       ? el('a', { href: u, target: '_blank', rel: 'noopener noreferrer' }, u)
       : el('span', {}, u)));
     const actions = el('td', { class: 'actions' },
-      ...(valueTypes.has(r.resourceType) ? [] : [
+      ...(!runnableTypes.has(r.resourceType) ? [] : [
         actionButton(r, 'start', 'Start', stopped),
         actionButton(r, 'stop', 'Stop', !stopped),
         actionButton(r, 'restart', pending.has(r.name) ? 'Working…' : 'Restart', true)]),
