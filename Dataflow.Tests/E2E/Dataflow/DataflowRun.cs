@@ -244,9 +244,11 @@ internal sealed class DataflowRun : IAsyncDisposable
         _services.Clear();
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the services and deletes every resource of the run (what <see cref="DisposeAsync"/> does first); runs once.</summary>
+    public async Task TearDownAsync()
     {
         await StopServicesAsync();
+        var deleted = _cleanup.Count;
         for (var i = _cleanup.Count - 1; i >= 0; i--)
         {
             var (what, delete) = _cleanup[i];
@@ -262,7 +264,13 @@ internal sealed class DataflowRun : IAsyncDisposable
             }
         }
 
-        Output.WriteLine($"teardown: {_cleanup.Count} resources of run {RunId} deleted");
+        _cleanup.Clear();
+        Output.WriteLine($"teardown: {deleted} resources of run {RunId} deleted");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await TearDownAsync();
         Meters.Dispose();
         if (_standIn is not null)
         {
