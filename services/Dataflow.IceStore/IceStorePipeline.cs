@@ -56,6 +56,12 @@ internal sealed class ArchiveSink(StorageClient storage, IceStoreOptions options
 
     private const int ChunkBytes = 64 * 1024;
 
+    // Encoded once: the writer would otherwise transcode and check every property name of every line.
+    private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText BatchKeyName = JsonEncodedText.Encode("batchKey");
+    private static readonly JsonEncodedText PayloadName = JsonEncodedText.Encode("originalPubSubPayload");
+    private static readonly JsonEncodedText ArchivedAtName = JsonEncodedText.Encode("archivedAt");
+
     public async Task<BatchWriteResult> WriteBatchAsync(string batchKey, IReadOnlyList<BatchItem<ArchiveLine>> items, CancellationToken cancellationToken)
     {
         var name = $"{options.ObjectPrefix}/{batchKey}/{Guid.NewGuid()}.jsonl.gz";
@@ -95,11 +101,13 @@ internal sealed class ArchiveSink(StorageClient storage, IceStoreOptions options
 
     private static void Write(Utf8JsonWriter json, ArchiveLine line)
     {
+        Span<char> archivedAt = stackalloc char[RfcTimestamp.MaxFormattedLength];
+        RfcTimestamp.FromDateTimeOffset(line.ArchivedAt.ToUniversalTime()).TryFormat(archivedAt, out var archivedAtLength);
         json.WriteStartObject();
-        json.WriteString("id", line.Id);
-        json.WriteString("batchKey", line.BatchKey);
-        json.WriteBase64String("originalPubSubPayload", line.OriginalPubSubPayload.Span);
-        json.WriteString("archivedAt", RfcTimestamp.FromDateTimeOffset(line.ArchivedAt.ToUniversalTime()).ToString());
+        json.WriteString(IdName, line.Id);
+        json.WriteString(BatchKeyName, line.BatchKey);
+        json.WriteBase64String(PayloadName, line.OriginalPubSubPayload.Span);
+        json.WriteString(ArchivedAtName, archivedAt[..archivedAtLength]);
         json.WriteEndObject();
     }
 }

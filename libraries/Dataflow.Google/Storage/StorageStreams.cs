@@ -9,8 +9,13 @@ namespace Dataflow.Google.Storage;
 /// </summary>
 public sealed class StorageUploadStream : Stream
 {
+    // A small object never needs a whole chunk (8 MiB by default): the buffer starts at one 256 KiB chunk unit and
+    // doubles up to the chunk size.
+    private const int InitialBufferBytes = 256 * 1024;
+
     private readonly ResumableUpload _upload;
-    private readonly byte[] _buffer;
+    private readonly int _chunkSize;
+    private byte[] _buffer;
     private int _filled;
     private long _written;
     private Exception? _failure;
@@ -18,7 +23,8 @@ public sealed class StorageUploadStream : Stream
     internal StorageUploadStream(ResumableUpload upload, int chunkSize)
     {
         _upload = upload;
-        _buffer = new byte[chunkSize];
+        _chunkSize = chunkSize;
+        _buffer = new byte[Math.Min(chunkSize, InitialBufferBytes)];
     }
 
     /// <summary>The stored object once the upload completed.</summary>
@@ -45,8 +51,15 @@ public sealed class StorageUploadStream : Stream
         {
             if (_filled == _buffer.Length)
             {
-                // More data follows, so this full chunk is not the last one.
-                await SendAsync(isFinal: false, cancellationToken);
+                if (_buffer.Length < _chunkSize)
+                {
+                    Array.Resize(ref _buffer, Math.Min(_chunkSize, _buffer.Length * 2));
+                }
+                else
+                {
+                    // More data follows, so this full chunk is not the last one.
+                    await SendAsync(isFinal: false, cancellationToken);
+                }
             }
 
             var take = Math.Min(buffer.Length, _buffer.Length - _filled);

@@ -51,16 +51,45 @@ public readonly record struct RfcTimestamp
         return new RfcTimestamp(seconds, (int)(remainderTicks * 100), (int)value.Offset.TotalMinutes);
     }
 
+    /// <summary>Longest formatted value: <c>yyyy-MM-ddTHH:mm:ss.fffffffff+hh:mm</c>.</summary>
+    public const int MaxFormattedLength = 35;
+
     /// <summary>Formats like Go's <c>time.RFC3339Nano</c>: trailing zeros of the fraction are dropped.</summary>
     public override string ToString()
     {
-        var local = DateTimeOffset.FromUnixTimeSeconds(UnixSeconds).ToOffset(TimeSpan.FromMinutes(OffsetMinutes));
-        Span<char> buffer = stackalloc char[40];
-        var written = 0;
-        local.TryFormat(buffer, out written, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+        Span<char> buffer = stackalloc char[MaxFormattedLength];
+        TryFormat(buffer, out var written);
+        return new string(buffer[..written]);
+    }
+
+    /// <summary>
+    /// Formats as <see cref="ToString"/> does into <paramref name="destination"/> without allocating (a hot path: one
+    /// per archived or published message); false when it is shorter than <see cref="MaxFormattedLength"/>.
+    /// </summary>
+    public bool TryFormat(Span<char> destination, out int charsWritten)
+    {
+        charsWritten = 0;
+        if (destination.Length < MaxFormattedLength)
+        {
+            return false;
+        }
+
+        var local = DateTimeOffset.FromUnixTimeSeconds(UnixSeconds).ToOffset(TimeSpan.FromMinutes(OffsetMinutes)).DateTime;
+        WriteDigits(destination[..4], local.Year);
+        destination[4] = '-';
+        WriteDigits(destination[5..7], local.Month);
+        destination[7] = '-';
+        WriteDigits(destination[8..10], local.Day);
+        destination[10] = 'T';
+        WriteDigits(destination[11..13], local.Hour);
+        destination[13] = ':';
+        WriteDigits(destination[14..16], local.Minute);
+        destination[16] = ':';
+        WriteDigits(destination[17..19], local.Second);
+        var written = 19;
         if (Nanoseconds != 0)
         {
-            buffer[written++] = '.';
+            destination[written++] = '.';
             var digits = 9;
             var nanos = Nanoseconds;
             while (nanos % 10 == 0)
@@ -69,26 +98,36 @@ public readonly record struct RfcTimestamp
                 digits--;
             }
 
-            nanos.TryFormat(buffer[written..], out var fractionWritten, new string('0', digits), CultureInfo.InvariantCulture);
-            written += fractionWritten;
+            WriteDigits(destination.Slice(written, digits), nanos);
+            written += digits;
         }
 
         if (OffsetMinutes == 0)
         {
-            buffer[written++] = 'Z';
+            destination[written++] = 'Z';
         }
         else
         {
             var offset = Math.Abs(OffsetMinutes);
-            buffer[written++] = OffsetMinutes < 0 ? '-' : '+';
-            (offset / 60).TryFormat(buffer[written..], out var h, "00", CultureInfo.InvariantCulture);
-            written += h;
-            buffer[written++] = ':';
-            (offset % 60).TryFormat(buffer[written..], out var m, "00", CultureInfo.InvariantCulture);
-            written += m;
+            destination[written++] = OffsetMinutes < 0 ? '-' : '+';
+            WriteDigits(destination.Slice(written, 2), offset / 60);
+            destination[written + 2] = ':';
+            WriteDigits(destination.Slice(written + 3, 2), offset % 60);
+            written += 5;
         }
 
-        return new string(buffer[..written]);
+        charsWritten = written;
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="value"/> zero-padded to exactly the destination's length.</summary>
+    private static void WriteDigits(Span<char> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (char)('0' + (value % 10));
+            value /= 10;
+        }
     }
 
     /// <summary>Parses an RFC 3339 date-time (<c>YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)</c>), up to 9 fraction digits.</summary>
