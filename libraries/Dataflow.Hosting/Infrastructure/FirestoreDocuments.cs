@@ -42,7 +42,7 @@ public sealed class FirestoreDocumentsResource : JobResource, IResourceWithParen
     public override async Task RunAsync(ResourceRunContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var http = new HttpClient { BaseAddress = Emulator.ProjectApiRoot, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = EmulatorRequests.CreateClient(Emulator.ProjectApiRoot);
         // The emulator treats "Bearer owner" as an administrator, which bypasses security rules.
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "owner");
         foreach (var (id, fields) in Documents)
@@ -50,7 +50,8 @@ public sealed class FirestoreDocumentsResource : JobResource, IResourceWithParen
             var body = new { fields = fields.ToDictionary(f => f.Key, f => new { stringValue = f.Value }, StringComparer.Ordinal) };
             var path = $"databases/(default)/documents/{Uri.EscapeDataString(Collection)}/{Uri.EscapeDataString(id)}";
             // PATCH without an update mask replaces the document, creating it when missing: an upsert.
-            using var response = await http.PatchAsJsonAsync(path, body, cancellationToken);
+            using var response = await EmulatorRequests.SendAsync(http,
+                () => new HttpRequestMessage(HttpMethod.Patch, path) { Content = JsonContent.Create(body) }, context.Log, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 var detail = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -90,7 +90,7 @@ public sealed class PubSubProvisioningResource(string name, PubSubEmulatorResour
     public override async Task RunAsync(ResourceRunContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var http = new HttpClient { BaseAddress = Emulator.ProjectApiRoot, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = EmulatorRequests.CreateClient(Emulator.ProjectApiRoot);
         var project = Emulator.ProjectId.ProjectId;
         // Topics first: a subscription names its topic and its dead-letter topic.
         foreach (var topic in Emulator.Topics)
@@ -118,7 +118,8 @@ public sealed class PubSubProvisioningResource(string name, PubSubEmulatorResour
 
     private static async Task PutAsync(HttpClient http, LogBuffer log, string path, Dictionary<string, object> body, CancellationToken cancellationToken)
     {
-        using var response = await http.PutAsJsonAsync(path, body, cancellationToken);
+        using var response = await EmulatorRequests.SendAsync(http,
+            () => new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body) }, log, cancellationToken);
         if (response.StatusCode == HttpStatusCode.Conflict)
         {
             log.Write(LogStream.StandardOutput, $"{path} already exists");
