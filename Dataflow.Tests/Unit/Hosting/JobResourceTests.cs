@@ -25,6 +25,44 @@ public sealed class JobResourceTests
         }
     }
 
+    private sealed class ChildJob(string name, IResource parent, List<string> journal) : JobResource(name), IResourceWithParent
+    {
+        public IResource Parent => parent;
+
+        public override string Description => "runs against its parent";
+
+        public override Task RunAsync(ResourceRunContext context, CancellationToken cancellationToken)
+        {
+            lock (journal)
+            {
+                journal.Add(Name);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Restarting_a_resource_runs_its_jobs_again_once_it_is_back()
+    {
+        var journal = new List<string>();
+        var builder = TestingBuilder.Create();
+        var parent = builder.AddExecutable("server", "sleep", null, "600");
+        builder.AddResource(new ChildJob("server-provisioning", parent.Resource, journal));
+        builder.AddResource(new RecordingJob("unrelated", journal));
+        await using var app = await builder.BuildAsync();
+        await app.StartAsync(Ct);
+        await app.WaitForResourceAsync("server-provisioning", [KnownResourceStates.Finished], cancellationToken: Ct);
+        await app.WaitForResourceAsync("unrelated", [KnownResourceStates.Finished], cancellationToken: Ct);
+        var firstStart = app.GetResources().Single(r => r.Name == "server").StartedAt;
+
+        await app.RestartResourceAsync("server", Ct);
+
+        await app.WaitForResourceAsync("server-provisioning", [KnownResourceStates.Finished], cancellationToken: Ct);
+        Assert.Equal(["server-provisioning", "server-provisioning"], journal.Where(j => j != "unrelated"));
+        Assert.Single(journal, "unrelated");
+        Assert.NotEqual(firstStart, app.GetResources().Single(r => r.Name == "server").StartedAt);
+    }
+
     [Fact]
     public async Task A_job_waiting_for_the_completion_of_another_runs_after_it_and_both_end_Finished()
     {

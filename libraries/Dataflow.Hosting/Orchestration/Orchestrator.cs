@@ -192,10 +192,19 @@ public sealed class Orchestrator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Restarts <paramref name="name"/>, then runs its jobs again (an emulator's provisioning or seeding: a restarted
+    /// emulator starts empty); they wait for it to be healthy, as at start.
+    /// </summary>
     public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
     {
+        var restarted = Resolve(name).Select(i => i.Resource).ToHashSet();
         await StopResourceAsync(name, cancellationToken);
         await StartResourceAsync(name, cancellationToken);
+        foreach (var job in _instances.Where(i => i.Resource is JobResource and IResourceWithParent child && restarted.Contains(child.Parent)))
+        {
+            await StartResourceAsync(job.Name, cancellationToken);
+        }
     }
 
     /// <summary>Stops every resource (dependents first), then deletes the data directories.</summary>
