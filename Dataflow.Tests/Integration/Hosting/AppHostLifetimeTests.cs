@@ -4,11 +4,12 @@ using Dataflow.Tests.Infrastructure;
 
 namespace Dataflow.Tests.Integration.Hosting;
 
-/// <summary>Children never outlive the AppHost: stopped with Ctrl+C, or killed with SIGKILL (no chance to clean up at all).</summary>
+/// <summary>Children never outlive the AppHost: stopped with Ctrl+C, killed with SIGKILL or crashed (no chance to clean up at all).</summary>
 [Trait("Category", "Integration")]
 public sealed class AppHostLifetimeTests
 {
     private const int SigInt = 2;
+    private const int SigSys = 31;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private sealed record Topology(ChildProcess AppHost, IReadOnlyList<(int Pid, string Name)> Children, IReadOnlyList<(int Port, int Pid)> Ports);
@@ -88,8 +89,15 @@ public sealed class AppHostLifetimeTests
         Assert.False(Directory.Exists(dataRoots[0]));
     }
 
-    [Fact]
-    public async Task Kill_9_of_the_AppHost_takes_every_child_with_it_and_frees_their_ports()
+    /// <param name="signal">
+    /// SIGKILL, or a crash: SIGSYS, whose default action ends the process with a core dump and no code of its own run
+    /// (a seccomp kill, or any fatal signal the runtime does not handle; an external SIGSEGV or SIGABRT is caught by the
+    /// runtime and does not end the AppHost).
+    /// </param>
+    [Theory]
+    [InlineData(ChildProcess.SigKill)]
+    [InlineData(SigSys)]
+    public async Task A_killed_or_crashed_AppHost_takes_every_child_with_it_and_frees_their_ports(int signal)
     {
         var topology = await StartTopologyAsync();
         var (appHost, children) = (topology.AppHost, topology.Children);
@@ -97,8 +105,11 @@ public sealed class AppHostLifetimeTests
 
         var dataRoot = Assert.Single(Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*"));
 
-        appHost.Signal(ChildProcess.SigKill);
-        await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        appHost.Signal(signal);
+        var exitCode = await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.DoesNotContain(appHost.Logs.Snapshot(), l => l.Text.StartsWith("Stopped in", StringComparison.Ordinal));
 
         await AssertAllGoneAsync(children);
         await AssertPortsFreeAsync(topology);
