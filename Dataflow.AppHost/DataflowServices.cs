@@ -63,16 +63,24 @@ internal static class DataflowServices
             .WaitFor(mqtt)
             .WaitForCompletion(topicsReady);
 
-        builder.AddProject<Projects.Dataflow_Enrich>("enrich")
+        var enrich = builder.AddProject<Projects.Dataflow_Enrich>("enrich")
             .WithReference(pubsub)
             .WithReference(firestore)
-            .WithReference(infrastructure.Redis)
             .WithEnvironment("Enrich__Subscription", enrichSubscription.Resource.SubscriptionId)
             .WithEnvironment("Enrich__OutputTopic", enrichedTopic.Resource.TopicId)
             .WithEnvironment("Enrich__FirestoreCollection", devices.Resource.Collection)
-            .WaitFor(infrastructure.Redis)
             .WaitForCompletion(topicsReady)
             .WaitForCompletion(devices);
+        // The Redis layer is optional in enrich: without a local Redis it runs LRU → Firestore (Redis itself shows
+        // FailedToStart naming the package).
+        if (builder.ExecutionMode == ExecutionMode.Publish || infrastructure.Redis.Resource.ResolveBacking().IsAvailable)
+        {
+            enrich.WithReference(infrastructure.Redis).WaitFor(infrastructure.Redis);
+        }
+        else
+        {
+            enrich.WithEmbeddedFallback("no Redis layer (LRU → Firestore): Redis is not installed (apt-get install redis-server)");
+        }
 
         // Bucket names are global in Cloud Storage: a test run gets its own.
         var bucket = builder.Options.SuffixCloudNamesWithRunId ? $"dataflow-archive-{builder.RunId}" : "dataflow-archive";
