@@ -23,6 +23,18 @@ public sealed class IngestionOptions
 
     /// <summary>Longest wait between attempts to publish a message Pub/Sub did not accept (attempts continue until shutdown).</summary>
     public TimeSpan MaxPublishRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Batching of each topic's Pub/Sub publisher.</summary>
+    public IngestionPublisherOptions Publisher { get; set; } = new();
+}
+
+/// <summary><c>Ingestion:Publisher</c>: how many messages go into one Pub/Sub publish request, and how long a batch may wait to fill.</summary>
+public sealed class IngestionPublisherOptions
+{
+    /// <summary>1–1000 (Pub/Sub's limit per request).</summary>
+    public int MaxMessagesPerBatch { get; set; } = 100;
+
+    public TimeSpan DelayThreshold { get; set; } = TimeSpan.FromMilliseconds(10);
 }
 
 /// <summary>The broker connection (<c>Ingestion:Mqtt</c>).</summary>

@@ -49,6 +49,16 @@ internal sealed class IngestionOptionsValidator : IValidateOptions<IngestionOpti
             errors.Add($"{IngestionOptions.Section}:MaxPublishRetryDelay must be positive.");
         }
 
+        if (options.Publisher.MaxMessagesPerBatch is < 1 or > 1000)
+        {
+            errors.Add($"{IngestionOptions.Section}:Publisher:MaxMessagesPerBatch must be 1 to 1000 (was {options.Publisher.MaxMessagesPerBatch}).");
+        }
+
+        if (options.Publisher.DelayThreshold <= TimeSpan.Zero)
+        {
+            errors.Add($"{IngestionOptions.Section}:Publisher:DelayThreshold must be positive.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

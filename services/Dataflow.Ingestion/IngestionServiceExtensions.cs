@@ -64,10 +64,14 @@ public static class IngestionServiceExtensions
 }
 
 /// <summary>One batching Pub/Sub publisher per topic of the routing file; disposing flushes them all.</summary>
-internal sealed class IngestionProducers(PubSubClient client, RoutingTable routes) : IAsyncDisposable
+internal sealed class IngestionProducers(PubSubClient client, RoutingTable routes, IOptions<IngestionOptions> options) : IAsyncDisposable
 {
     private readonly Dictionary<string, PubSubMessageProducer> _producers = routes.Topics.ToDictionary(
-        t => t, t => new PubSubMessageProducer(client.CreatePublisher(t)), StringComparer.Ordinal);
+        t => t, t => new PubSubMessageProducer(client.CreatePublisher(t, new PublisherSettings
+        {
+            MaxMessagesPerBatch = options.Value.Publisher.MaxMessagesPerBatch,
+            DelayThreshold = options.Value.Publisher.DelayThreshold,
+        })), StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, IMessageProducer> ByTopic =>
         _producers.ToDictionary(p => p.Key, p => (IMessageProducer)p.Value, StringComparer.Ordinal);
