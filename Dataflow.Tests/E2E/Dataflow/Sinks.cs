@@ -8,6 +8,7 @@ using Dataflow.Google.PubSub;
 using Dataflow.IceStore;
 using Dataflow.Pipeline.Envelopes;
 using Dataflow.Testing.Load;
+using Dataflow.Tests.Integration.Services;
 
 namespace Dataflow.Tests.E2E.DataflowScenarios;
 
@@ -57,14 +58,14 @@ internal static class Sinks
         var received = new List<PubSubMessage>();
         await Poll.UntilAsync($"{expected} messages on {subscription}", async ct =>
         {
-            await PullOnceAsync(run.PubSub, subscription, received, ct);
+            await PubSubTestProject.PullOnceAsync(run.PubSub, subscription, received, ct);
             return received.Count;
         }, count => count >= expected, count => $"{count} messages", Timeout, cancellationToken);
 
         var quietUntil = DateTime.UtcNow.AddSeconds(2);
         while (DateTime.UtcNow < quietUntil)
         {
-            if (!await PullOnceAsync(run.PubSub, subscription, received, cancellationToken))
+            if (!await PubSubTestProject.PullOnceAsync(run.PubSub, subscription, received, cancellationToken))
             {
                 await Task.Delay(200, cancellationToken);
             }
@@ -150,19 +151,6 @@ internal static class Sinks
         var missing = sent.Keys.Except(seen, StringComparer.Ordinal).ToList();
         Assert.True(duplicates.Count == 0 && missing.Count == 0 && seen.Count == sent.Count, string.Create(CultureInfo.InvariantCulture,
             $"{sink}: {seen.Count} seen for {sent.Count} sent; missing [{string.Join(", ", missing.Take(10))}], duplicates [{string.Join(", ", duplicates.Take(10))}]"));
-    }
-
-    private static async Task<bool> PullOnceAsync(PubSubClient pubSub, string subscription, List<PubSubMessage> received, CancellationToken cancellationToken)
-    {
-        var pulled = await pubSub.PullAsync(subscription, 500, cancellationToken, returnImmediately: true);
-        if (pulled.Count == 0)
-        {
-            return false;
-        }
-
-        received.AddRange(pulled.Select(p => p.Message));
-        await pubSub.AcknowledgeAsync(subscription, pulled.Select(p => p.AckId).ToList(), cancellationToken);
-        return true;
     }
 
     private sealed record RowCount([property: JsonPropertyName("n")] long N);

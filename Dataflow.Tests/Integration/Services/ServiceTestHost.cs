@@ -104,15 +104,10 @@ internal sealed class PubSubTestProject(PubSubClient client, HttpClient http) : 
         {
             while (received.Count < count)
             {
-                var pulled = await Client.PullAsync(subscription, 500, deadline.Token, returnImmediately: true);
-                if (pulled.Count == 0)
+                if (!await PullOnceAsync(Client, subscription, received, deadline.Token))
                 {
                     await Task.Delay(50, deadline.Token);
-                    continue;
                 }
-
-                received.AddRange(pulled.Select(p => p.Message));
-                await Client.AcknowledgeAsync(subscription, pulled.Select(p => p.AckId).ToList(), deadline.Token);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -121,6 +116,20 @@ internal sealed class PubSubTestProject(PubSubClient client, HttpClient http) : 
         }
 
         return received;
+    }
+
+    /// <summary>One pull of what is there now, acked and added to <paramref name="received"/>; false when nothing was there.</summary>
+    public static async Task<bool> PullOnceAsync(PubSubClient client, string subscription, List<PubSubMessage> received, CancellationToken cancellationToken)
+    {
+        var pulled = await client.PullAsync(subscription, 500, cancellationToken, returnImmediately: true);
+        if (pulled.Count == 0)
+        {
+            return false;
+        }
+
+        received.AddRange(pulled.Select(p => p.Message));
+        await client.AcknowledgeAsync(subscription, pulled.Select(p => p.AckId).ToList(), cancellationToken);
+        return true;
     }
 
     /// <summary>Pulls for a short while to show that nothing more arrives.</summary>

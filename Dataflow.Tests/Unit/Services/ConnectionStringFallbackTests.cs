@@ -1,6 +1,5 @@
 using Dataflow.Enrich;
 using Dataflow.Ingestion;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -14,33 +13,11 @@ namespace Dataflow.Tests.Unit.Services;
 [Trait("Category", "Unit")]
 public sealed class ConnectionStringFallbackTests : IDisposable
 {
-    private readonly string _routingFile = Path.Combine(Path.GetTempPath(), $"routes-{Guid.NewGuid():N}.yaml");
+    private readonly ServiceConfiguration _configuration = new();
 
-    public ConnectionStringFallbackTests() => File.WriteAllText(_routingFile, """
-        routes:
-          up-mappings:
-            source:      { mqtt_topic: "devices/+/up", qos: 1 }
-            destination: { route_name: "up" }
-        producers:
-          up: { topic: "uplinks" }
-        """);
+    public void Dispose() => _configuration.Dispose();
 
-    public void Dispose() => File.Delete(_routingFile);
-
-    /// <summary>A service provider over <paramref name="settings"/> plus the keys the rest of validation needs.</summary>
-    private ServiceProvider Build(Action<IHostApplicationBuilder> add, Dictionary<string, string?> settings)
-    {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Ingestion:RoutingFile"] = _routingFile,
-            ["Enrich:Subscription"] = "enrich",
-            ["Enrich:OutputTopic"] = "enriched",
-        });
-        builder.Configuration.AddInMemoryCollection(settings);
-        add(builder);
-        return builder.Services.BuildServiceProvider();
-    }
+    private ServiceProvider Build(Action<IHostApplicationBuilder> add, Dictionary<string, string?> settings) => _configuration.Build(add, settings);
 
     [Fact]
     public void Ingestion_uses_ConnectionStrings_mqtt_when_its_own_key_is_empty()

@@ -1,5 +1,4 @@
 using Dataflow.Ingestion;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -10,30 +9,13 @@ namespace Dataflow.Tests.Unit.Services.Ingestion;
 [Trait("Category", "Unit")]
 public sealed class IngestionPublisherOptionsTests : IDisposable
 {
-    private readonly string _routingFile = Path.Combine(Path.GetTempPath(), $"routes-{Guid.NewGuid():N}.yaml");
+    private readonly ServiceConfiguration _configuration = new();
 
-    public IngestionPublisherOptionsTests() => File.WriteAllText(_routingFile, """
-        routes:
-          up-mappings:
-            source:      { mqtt_topic: "devices/+/up", qos: 1 }
-            destination: { route_name: "up" }
-        producers:
-          up: { topic: "uplinks" }
-        """);
-
-    public void Dispose() => File.Delete(_routingFile);
+    public void Dispose() => _configuration.Dispose();
 
     private IngestionOptions Bind(Dictionary<string, string?> settings)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Ingestion:RoutingFile"] = _routingFile,
-            ["Ingestion:Mqtt:ConnectionString"] = "mqtt://127.0.0.1:1883",
-        });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddIngestion();
-        using var services = builder.Services.BuildServiceProvider();
+        using var services = _configuration.Build(b => b.AddIngestion(), new(settings) { ["Ingestion:Mqtt:ConnectionString"] = "mqtt://127.0.0.1:1883" });
         return services.GetRequiredService<IOptions<IngestionOptions>>().Value;
     }
 
