@@ -1,16 +1,18 @@
 using System.Globalization;
 using Dataflow.Redis;
 using Dataflow.Redis.Benchmarks;
+using Dataflow.Testing.Servers;
 
 // Redis GET/SET throughput of Dataflow.Redis against redis-benchmark, same server, same run, same workload:
 // one fixed key ("key:__rand_int__", as redis-benchmark uses without -r) and a 3-byte value.
 var settings = BenchmarkSettings.Parse(args);
-await using var server = await ThrowawayRedis.StartAsync();
-Console.WriteLine($"redis-server {server.Version} on 127.0.0.1:{server.Port}; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
-Console.WriteLine($"{settings.Requests:N0} requests per measurement, {settings.Clients} concurrent callers, median of {settings.Rounds} rounds");
-
+await using var server = await RedisServer.StartAsync();
 await using var client = await RedisClient.ConnectAsync(
     $"127.0.0.1:{server.Port},syncTimeout=30000,poolSize={settings.PoolSize}");
+var info = (await client.ExecuteAsync("INFO", "server")).AsString() ?? "";
+var version = info.Split("\r\n").FirstOrDefault(l => l.StartsWith("redis_version:", StringComparison.Ordinal))?["redis_version:".Length..] ?? "?";
+Console.WriteLine($"redis-server {version} on 127.0.0.1:{server.Port}; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
+Console.WriteLine($"{settings.Requests:N0} requests per measurement, {settings.Clients} concurrent callers, median of {settings.Rounds} rounds");
 await ClientWorkload.RunAsync(client, "SET", settings.Requests / 10, settings.Clients, 1);
 await ClientWorkload.RunAsync(client, "GET", settings.Requests / 10, settings.Clients, 1);
 

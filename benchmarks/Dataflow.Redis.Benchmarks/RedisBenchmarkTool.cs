@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Dataflow.Testing.Servers;
 
 namespace Dataflow.Redis.Benchmarks;
 
@@ -9,13 +10,13 @@ internal static class RedisBenchmarkTool
     /// <summary>Runs redis-benchmark under /usr/bin/time; returns its ops/s and the CPU time it used.</summary>
     public static async Task<Measurement> RunAsync(int port, string command, int requests, int clients, int pipeline)
     {
-        var start = new ProcessStartInfo(ThrowawayRedis.Find("time", "time"))
+        var start = new ProcessStartInfo(ServerBinaries.Time)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in (string[])["-f", "cpu %U %S", ThrowawayRedis.Find("redis-benchmark", "redis-tools"), "-h", "127.0.0.1", "-p", Text(port), "-c", Text(clients), "-n", Text(requests),
+        foreach (var argument in (string[])["-f", "cpu %U %S", ServerBinaries.RedisBenchmark, "-h", "127.0.0.1", "-p", Text(port), "-c", Text(clients), "-n", Text(requests),
                      "-P", Text(pipeline), "-d", "3", "-t", command.ToLowerInvariant(), "--csv"])
         {
             start.ArgumentList.Add(argument);

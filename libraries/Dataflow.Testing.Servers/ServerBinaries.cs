@@ -15,6 +15,11 @@ public static class ServerBinaries
 
     public static string RedisCli => Find("redis-tools", "/usr/bin/redis-cli");
 
+    public static string RedisBenchmark => Find("redis-tools", "/usr/bin/redis-benchmark");
+
+    /// <summary>GNU time, for the CPU time of a reference tool.</summary>
+    public static string Time => Find("time", "/usr/bin/time");
+
     public static string Mosquitto => Find("mosquitto", "/usr/sbin/mosquitto", "/usr/bin/mosquitto");
 
     public static string MosquittoPub => Find("mosquitto-clients", "/usr/bin/mosquitto_pub");
