@@ -25,12 +25,13 @@ internal static class IngestionBenchmark
     {
         // Every session's backlog must fit the broker's queue: no limit.
         await using var mosquitto = await MosquittoServer.StartAsync(["max_queued_messages 0"]);
-        await using var emulator = await PubSubEmulator.StartAsync();
+        // Room for 100,000-message rounds (the tests' 512 MB heap and direct-buffer limit runs out after a few).
+        await using var emulator = await PubSubEmulator.StartAsync("-Xms256m -Xmx2g -XX:MaxDirectMemorySize=2g -XX:+UseSerialGC");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(100) };
         var pubSub = PubSubClient.Create(new PubSubOptions { ProjectId = "bench-" + Workload.RunId(), EmulatorHost = emulator.HostPort }, http);
         Console.WriteLine($"mosquitto {mosquitto.ConnectionString}, Pub/Sub emulator {emulator.HostPort}; plain loop: sequential publish requests of {LoopBatch} messages");
 
-        await RunRoundAsync(mosquitto, emulator, pubSub, Math.Min(messages, 2000), round: 0);
+        await RunRoundAsync(mosquitto, emulator, pubSub, Math.Min(messages, 20_000), round: 0);
         var results = new List<(double Ingestion, double MosquittoSub, double Loop)>();
         for (var round = 1; round <= rounds; round++)
         {
@@ -90,34 +91,53 @@ internal static class IngestionBenchmark
             // The probe message queued for mosquitto_sub's session too.
             var expected = messages + 1;
             var results = new Dictionary<string, (double PerSecond, long Count)>();
+            var delivered = new Dictionary<string, long>();
+            var loopMessages = BuildLoopMessages(filter, messages);
             var order = round % 2 == 0 ? new[] { "ingestion", "mosquitto_sub", "loop" } : ["mosquitto_sub", "loop", "ingestion"];
             foreach (var side in order)
             {
                 var load = Machine.LoadAverage();
-                var (count, seconds) = side switch
+                if (round > 0)
                 {
-                    "mosquitto_sub" => await TimedAsync(() => RunMosquittoSubAsync(mosquitto, ["-i", subscriberId, "-c", "-q", "1", "-t", filter, "-C", expected.ToString(CultureInfo.InvariantCulture)], expected)),
-                    "ingestion" => await TimedAsync(() => DrainWithIngestionAsync(configuration, messages)),
-                    _ => await PublishLoopAsync(pubSub, loopTopic, filter, messages),
+                    // A mark to attach a profiler to one side (e.g. perf record -p PID).
+                    Console.WriteLine($"round {round} {side} starts");
+                }
+
+                var cpu = CpuSample.Take();
+                var watch = Stopwatch.StartNew();
+                var count = side switch
+                {
+                    "mosquitto_sub" => await RunMosquittoSubAsync(mosquitto, ["-i", subscriberId, "-c", "-q", "1", "-t", filter, "-C", expected.ToString(CultureInfo.InvariantCulture)], expected),
+                    "ingestion" => await DrainWithIngestionAsync(configuration, messages),
+                    _ => await PublishLoopAsync(pubSub, loopTopic, loopMessages),
                 };
+                var seconds = watch.Elapsed.TotalSeconds;
+                var (ownCpu, machineCpu) = CpuSample.Take() - cpu;
                 results[side] = (count / seconds, count);
                 if (round > 0)
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s, load {load})"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s; CPU per message: this process {ownCpu.TotalMicroseconds / count:F1} µs, whole machine {machineCpu.TotalMicroseconds / count:F1} µs; load {load})"));
                 }
+
+                // Verification (untimed), right after the side so the emulator never holds more than one side's messages:
+                // with a few hundred thousand stored it runs out of direct buffer memory and loses pull responses.
+                delivered[side] = side switch
+                {
+                    "ingestion" => (await Workload.PullAllAsync(pubSub, topic + "-sub", messages + 1)).Count,
+                    "loop" => (await Workload.PullAllAsync(pubSub, loopTopic + "-sub", messages)).Count,
+                    _ => count,
+                };
             }
 
-            // Verification (untimed): what ingestion published and what the loop published, counted on their subscriptions.
-            var ingested = await Workload.PullAllAsync(pubSub, topic + "-sub", messages + 1);
-            var looped = await Workload.PullAllAsync(pubSub, loopTopic + "-sub", messages);
             if (round > 0)
             {
-                Console.WriteLine($"round {round} verified: {ingested.Count} of {messages} + 1 probe on the ingestion topic, {looped.Count} of {messages} on the loop topic, {results["mosquitto_sub"].Count} of {expected} lines from mosquitto_sub");
+                Console.WriteLine($"round {round} verified: {delivered["ingestion"]} of {messages} + 1 probe on the ingestion topic, {delivered["loop"]} of {messages} on the loop topic, {delivered["mosquitto_sub"]} of {expected} lines from mosquitto_sub");
             }
 
-            if (ingested.Count < messages + 1 || looped.Count < messages || results["mosquitto_sub"].Count < expected)
+            if (delivered["ingestion"] < messages + 1 || delivered["loop"] < messages || delivered["mosquitto_sub"] < expected)
             {
-                throw new InvalidOperationException($"round {round}: messages missing (ingestion {ingested.Count}, loop {looped.Count}, mosquitto_sub {results["mosquitto_sub"].Count}).");
+                throw new InvalidOperationException($"round {round}: messages missing (ingestion {delivered["ingestion"]}, loop {delivered["loop"]}, mosquitto_sub {delivered["mosquitto_sub"]}).");
             }
 
             return (results["ingestion"].PerSecond, results["mosquitto_sub"].PerSecond, results["loop"].PerSecond);
@@ -190,8 +210,8 @@ internal static class IngestionBenchmark
         }
     }
 
-    /// <summary>The same envelopes and attributes ingestion publishes, sent in sequential requests of <see cref="LoopBatch"/>.</summary>
-    private static async Task<(long Count, double Seconds)> PublishLoopAsync(PubSubClient pubSub, string topic, string filter, int messages)
+    /// <summary>The same envelopes and attributes ingestion publishes, built before the loop is timed.</summary>
+    private static PubSubMessage[] BuildLoopMessages(string filter, int messages)
     {
         var published = RfcTimestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
         var all = new PubSubMessage[messages];
@@ -210,21 +230,18 @@ internal static class IngestionBenchmark
             };
         }
 
-        // Building the envelopes above is not part of the limit: only the publish requests are.
-        var watch = Stopwatch.StartNew();
-        for (var offset = 0; offset < messages; offset += LoopBatch)
-        {
-            await pubSub.PublishAsync(topic, new ArraySegment<PubSubMessage>(all, offset, Math.Min(LoopBatch, messages - offset)), CancellationToken.None);
-        }
-
-        return (messages, watch.Elapsed.TotalSeconds);
+        return all;
     }
 
-    private static async Task<(long Count, double Seconds)> TimedAsync(Func<Task<long>> side)
+    /// <summary>Sends <paramref name="all"/> in sequential publish requests of <see cref="LoopBatch"/>.</summary>
+    private static async Task<long> PublishLoopAsync(PubSubClient pubSub, string topic, PubSubMessage[] all)
     {
-        var watch = Stopwatch.StartNew();
-        var count = await side();
-        return (count, watch.Elapsed.TotalSeconds);
+        for (var offset = 0; offset < all.Length; offset += LoopBatch)
+        {
+            await pubSub.PublishAsync(topic, new ArraySegment<PubSubMessage>(all, offset, Math.Min(LoopBatch, all.Length - offset)), CancellationToken.None);
+        }
+
+        return all.Length;
     }
 
     /// <summary>Runs mosquitto_sub and counts the lines it prints (one per message).</summary>

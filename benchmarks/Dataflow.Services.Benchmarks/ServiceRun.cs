@@ -166,12 +166,12 @@ internal static class Workload
 
     public static string RunId() => Guid.NewGuid().ToString("N")[..8];
 
-    /// <summary>Pulls and acks everything on <paramref name="subscription"/> until <paramref name="expected"/> arrived or 10 s pass without any.</summary>
+    /// <summary>Pulls and acks everything on <paramref name="subscription"/> until <paramref name="expected"/> arrived or 30 s pass without any.</summary>
     public static async Task<List<PubSubMessage>> PullAllAsync(PubSubClient client, string subscription, int expected)
     {
         var received = new List<PubSubMessage>(expected);
         var idleSince = DateTime.UtcNow;
-        while (received.Count < expected && DateTime.UtcNow - idleSince < TimeSpan.FromSeconds(10))
+        while (received.Count < expected && DateTime.UtcNow - idleSince < TimeSpan.FromSeconds(30))
         {
             var pulled = await client.PullAsync(subscription, 1000, CancellationToken.None, returnImmediately: true);
             if (pulled.Count == 0)
@@ -199,4 +199,21 @@ internal static class Machine
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
+}
+
+/// <summary>CPU time used so far by this process and by the whole machine (all processes, from <c>/proc/stat</c>).</summary>
+internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine)
+{
+    // Fields of the first /proc/stat line that count as busy: user, nice, system, irq, softirq, steal.
+    private static readonly int[] BusyFields = [1, 2, 3, 6, 7, 8];
+
+    public static CpuSample Take()
+    {
+        // "cpu user nice system idle iowait irq softirq steal ..." in clock ticks (USER_HZ = 100).
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var busyTicks = BusyFields.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
+        return new CpuSample(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromMilliseconds(busyTicks * 10));
+    }
+
+    public static CpuSample operator -(CpuSample after, CpuSample before) => new(after.Process - before.Process, after.Machine - before.Machine);
 }

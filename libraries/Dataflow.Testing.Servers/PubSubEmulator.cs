@@ -6,9 +6,12 @@ namespace Dataflow.Testing.Servers;
 /// <summary>Google's Pub/Sub emulator (gcloud component), REST and gRPC on one loopback port.</summary>
 public sealed class PubSubEmulator : ServerProcess
 {
-    private PubSubEmulator()
+    private readonly string _javaOptions;
+
+    private PubSubEmulator(string javaOptions)
         : base("pubsub-emulator")
     {
+        _javaOptions = javaOptions;
     }
 
     /// <summary><c>127.0.0.1:port</c>, the value of <c>PUBSUB_EMULATOR_HOST</c>.</summary>
@@ -17,7 +20,14 @@ public sealed class PubSubEmulator : ServerProcess
     public Uri BaseUri => new($"http://{HostPort}/");
 
     public static Task<PubSubEmulator> StartAsync(CancellationToken cancellationToken = default) =>
-        StartAsync(new PubSubEmulator(), prepare: null, cancellationToken);
+        StartAsync(new PubSubEmulator(EmulatorJvm.Options), prepare: null, cancellationToken);
+
+    /// <summary>
+    /// Starts the emulator with its JVM options (<c>JAVA_TOOL_OPTIONS</c>) instead of the tests' small heap: for
+    /// benchmarks that keep hundreds of thousands of messages, which exhaust the default 512 MB of direct buffers.
+    /// </summary>
+    public static Task<PubSubEmulator> StartAsync(string javaOptions, CancellationToken cancellationToken = default) =>
+        StartAsync(new PubSubEmulator(javaOptions), prepare: null, cancellationToken);
 
     protected override TimeSpan StartTimeout => TimeSpan.FromSeconds(90);
 
@@ -26,7 +36,7 @@ public sealed class PubSubEmulator : ServerProcess
             [$"--host={Host}", $"--port={Port.ToString(CultureInfo.InvariantCulture)}", $"--dir={DataDirectory}"])
         {
             DisplayName = "pubsub-emulator",
-            Environment = new Dictionary<string, string?> { ["JAVA_TOOL_OPTIONS"] = EmulatorJvm.Options },
+            Environment = new Dictionary<string, string?> { ["JAVA_TOOL_OPTIONS"] = _javaOptions },
         };
 
     protected override Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>

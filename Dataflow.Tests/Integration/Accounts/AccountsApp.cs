@@ -1,9 +1,13 @@
 using System.Net;
 using Dataflow.Accounts;
+using Dataflow.Accounts.Api;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Tests.Integration.Accounts;
@@ -16,6 +20,33 @@ public sealed class AccountsApp(IReadOnlyDictionary<string, string?>? settings =
 
     public static AccountsApp WithDatabase(string provider, string connectionString) =>
         new(new Dictionary<string, string?> { ["ConnectionStrings:accounts"] = connectionString, ["Accounts:Provider"] = provider });
+
+    /// <summary>
+    /// Composes and starts the service as its Program.cs does, over <paramref name="settings"/>, and returns the
+    /// exception start-up failed with. Built directly rather than through the factory: the factory's entry-point
+    /// interception is process-wide, and under the full suite's parallelism a failed start could surface as an
+    /// unrelated ObjectDisposedException instead of the validation error.
+    /// </summary>
+    public static async Task<Exception> StartFailureAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddServiceDefaults();
+        builder.AddAccounts();
+        await using var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapAccountsApi();
+        var error = await Record.ExceptionAsync(() => app.StartAsync(TestContext.Current.CancellationToken));
+        if (error is null)
+        {
+            await app.StopAsync(TestContext.Current.CancellationToken);
+            Assert.Fail("the service started; a start-up failure was expected");
+        }
+
+        return error;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -20,20 +20,20 @@ public sealed class IngestionPublisherOptionsTests : IDisposable
     }
 
     [Fact]
-    public void Defaults_are_the_client_library_batching()
+    public void Defaults_are_full_requests_sent_after_at_most_10_ms()
     {
         var publisher = Bind([]).Publisher;
 
-        Assert.Equal(100, publisher.MaxMessagesPerBatch);
+        Assert.Equal(1000, publisher.MaxMessagesPerBatch);
         Assert.Equal(TimeSpan.FromMilliseconds(10), publisher.DelayThreshold);
     }
 
     [Fact]
     public void Configured_batching_is_bound()
     {
-        var publisher = Bind(new() { ["Ingestion:Publisher:MaxMessagesPerBatch"] = "1000", ["Ingestion:Publisher:DelayThreshold"] = "00:00:00.050" }).Publisher;
+        var publisher = Bind(new() { ["Ingestion:Publisher:MaxMessagesPerBatch"] = "100", ["Ingestion:Publisher:DelayThreshold"] = "00:00:00.050" }).Publisher;
 
-        Assert.Equal(1000, publisher.MaxMessagesPerBatch);
+        Assert.Equal(100, publisher.MaxMessagesPerBatch);
         Assert.Equal(TimeSpan.FromMilliseconds(50), publisher.DelayThreshold);
     }
 
