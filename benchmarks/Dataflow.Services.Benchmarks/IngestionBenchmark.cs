@@ -90,7 +90,7 @@ internal static class IngestionBenchmark
 
             // The probe message queued for mosquitto_sub's session too.
             var expected = messages + 1;
-            var results = new Dictionary<string, (double PerSecond, long Count)>();
+            var perSecond = new Dictionary<string, double>();
             var delivered = new Dictionary<string, long>();
             var loopMessages = BuildLoopMessages(filter, messages);
             var order = round % 2 == 0 ? new[] { "ingestion", "mosquitto_sub", "loop" } : ["mosquitto_sub", "loop", "ingestion"];
@@ -113,7 +113,7 @@ internal static class IngestionBenchmark
                 };
                 var seconds = watch.Elapsed.TotalSeconds;
                 var (ownCpu, machineCpu) = CpuSample.Take() - cpu;
-                results[side] = (count / seconds, count);
+                perSecond[side] = count / seconds;
                 if (round > 0)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -140,7 +140,7 @@ internal static class IngestionBenchmark
                 throw new InvalidOperationException($"round {round}: messages missing (ingestion {delivered["ingestion"]}, loop {delivered["loop"]}, mosquitto_sub {delivered["mosquitto_sub"]}).");
             }
 
-            return (results["ingestion"].PerSecond, results["mosquitto_sub"].PerSecond, results["loop"].PerSecond);
+            return (perSecond["ingestion"], perSecond["mosquitto_sub"], perSecond["loop"]);
         }
         finally
         {

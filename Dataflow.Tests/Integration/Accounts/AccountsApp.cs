@@ -1,11 +1,9 @@
 using System.Net;
 using Dataflow.Accounts;
-using Dataflow.Accounts.Api;
-using Microsoft.AspNetCore.Builder;
+using Dataflow.Tests.Integration.Services;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,30 +20,18 @@ public sealed class AccountsApp(IReadOnlyDictionary<string, string?>? settings =
         new(new Dictionary<string, string?> { ["ConnectionStrings:accounts"] = connectionString, ["Accounts:Provider"] = provider });
 
     /// <summary>
-    /// Composes and starts the service as its Program.cs does, over <paramref name="settings"/>, and returns the
-    /// exception start-up failed with. Built directly rather than through the factory: the factory's entry-point
-    /// interception is process-wide, and under the full suite's parallelism a failed start could surface as an
-    /// unrelated ObjectDisposedException instead of the validation error.
+    /// Starts the service over <paramref name="settings"/> in a <see cref="ServiceTestHost"/> and returns the exception
+    /// start-up failed with. Not through the factory: its entry-point interception is process-wide, and under the full
+    /// suite's parallelism a failed start could surface as an unrelated ObjectDisposedException instead of the
+    /// validation error. Start-up checks (options, schema) do not depend on the mapped endpoints.
     /// </summary>
     public static async Task<Exception> StartFailureAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddServiceDefaults();
-        builder.AddAccounts();
-        await using var app = builder.Build();
-        app.MapDefaultEndpoints();
-        app.MapAccountsApi();
-        var error = await Record.ExceptionAsync(() => app.StartAsync(TestContext.Current.CancellationToken));
-        if (error is null)
+        var error = await Record.ExceptionAsync(async () =>
         {
-            await app.StopAsync(TestContext.Current.CancellationToken);
-            Assert.Fail("the service started; a start-up failure was expected");
-        }
-
-        return error;
+            await using var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings), b => b.AddAccounts(), TestContext.Current.CancellationToken);
+        });
+        return error ?? throw new Xunit.Sdk.XunitException("the service started; a start-up failure was expected");
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

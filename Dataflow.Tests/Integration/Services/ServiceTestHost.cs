@@ -39,7 +39,17 @@ internal sealed class ServiceTestHost : IAsyncDisposable
         addService(builder);
         var app = builder.Build();
         app.MapDefaultEndpoints();
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            // A failed start (bad configuration, unreachable dependency) leaves nothing running behind the caller.
+            await app.DisposeAsync();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ServiceTestHost(app, new Uri(address));
     }
