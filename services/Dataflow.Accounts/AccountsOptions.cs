@@ -24,4 +24,11 @@ public sealed class AccountsOptions
     /// <summary>Write a snapshot every this many events of an account; 0 disables snapshots.</summary>
     [Range(0, 1_000_000)]
     public int SnapshotInterval { get; set; } = 50;
+
+    /// <summary>
+    /// How many accounts' last known states to keep, so that a command on a recently used account is appended
+    /// without loading it first (a stale state is detected by the append and reloaded); 0 disables the cache.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int StateCacheCapacity { get; set; } = 10_000;
 }

@@ -92,6 +92,30 @@ public abstract class EventStoreContractTests
     }
 
     [Fact]
+    public async Task A_transaction_id_already_recorded_on_the_account_is_a_concurrency_conflict_and_stores_nothing()
+    {
+        var store = await CreateStoreAsync();
+        var id = Guid.NewGuid();
+        var other = Guid.NewGuid();
+        var history = History(id, Guid.NewGuid(), 1);
+        await store.AppendAsync([.. history, .. History(other, Guid.NewGuid(), 0)], [], Ct);
+        var tx = history[1].TransactionId;
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(
+            [AccountEvent.Deposited(id, 3, tx, 1, 2)], [new AccountSnapshot(id, 3, history[0].OwnerId, 2, true)], Ct));
+        var twice = Guid.NewGuid();
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(
+            [AccountEvent.Deposited(id, 3, twice, 1, 2), AccountEvent.Deposited(id, 4, twice, 1, 3)], [], Ct));
+
+        Assert.Equal(history, await store.ReadStreamAsync(id, Ct));
+        Assert.Null((await store.LoadAsync(id, null, Ct)).Snapshot);
+
+        // The scope is the account: the same id on another account is a new transaction.
+        await store.AppendAsync([AccountEvent.Deposited(other, 2, tx, 1, 1)], [], Ct);
+        Assert.Equal(2, (await store.ReadStreamAsync(other, Ct)).Count);
+    }
+
+    [Fact]
     public async Task A_unit_spanning_two_accounts_is_all_or_nothing()
     {
         var store = await CreateStoreAsync();

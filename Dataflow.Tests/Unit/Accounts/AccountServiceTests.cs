@@ -15,14 +15,19 @@ public sealed class AccountServiceTests : IDisposable
 
     public void Dispose() => _meters.Dispose();
 
-    private AccountService Service(IEventStore store, int snapshotInterval = 50) =>
-        new(store, Options.Create(new AccountsOptions { SnapshotInterval = snapshotInterval }), new AccountsMetrics(_meters.GetRequiredService<IMeterFactory>()));
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private AccountService Service(IEventStore store, int snapshotInterval = 50, int stateCacheCapacity = 10_000) =>
+        new(
+            store,
+            Options.Create(new AccountsOptions { SnapshotInterval = snapshotInterval, StateCacheCapacity = stateCacheCapacity }),
+            new AccountsMetrics(_meters.GetRequiredService<IMeterFactory>()));
 
     [Fact]
     public async Task A_conflicting_append_is_retried_with_a_fresh_load_and_succeeds()
     {
         var store = new ConflictingStore(new InMemoryEventStore(), conflicts: 2);
-        var service = Service(store);
+        var service = Service(store, stateCacheCapacity: 0);
         var id = Guid.NewGuid();
         await service.OpenAsync(id, Guid.NewGuid(), TestContext.Current.CancellationToken);
         store.Arm();
@@ -38,7 +43,7 @@ public sealed class AccountServiceTests : IDisposable
     public async Task Three_conflicting_attempts_answer_a_conflict_and_record_nothing()
     {
         var store = new ConflictingStore(new InMemoryEventStore(), conflicts: 3);
-        var service = Service(store);
+        var service = Service(store, stateCacheCapacity: 0);
         var id = Guid.NewGuid();
         await service.OpenAsync(id, Guid.NewGuid(), TestContext.Current.CancellationToken);
         store.Arm();
@@ -105,7 +110,136 @@ public sealed class AccountServiceTests : IDisposable
         Assert.Equal(4, (await service.GetAsync(target, TestContext.Current.CancellationToken))!.Balance);
     }
 
-    /// <summary>Lets the first <c>conflicts</c> appends after <see cref="Arm"/> fail as if another writer won.</summary>
+    [Fact]
+    public async Task A_command_on_a_cached_account_is_appended_without_loading_it()
+    {
+        var store = new ConflictingStore(new InMemoryEventStore(), conflicts: 0);
+        var service = Service(store);
+        var id = Guid.NewGuid();
+        await service.OpenAsync(id, Guid.NewGuid(), Ct);
+        var loadsAfterOpen = store.Loads;
+
+        await service.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+        await service.WithdrawAsync(id, 2, Guid.NewGuid(), Ct);
+
+        Assert.Equal(loadsAfterOpen, store.Loads);
+        Assert.Equal([1L, 2L, 3L], (await store.ReadStreamAsync(id, Ct)).Select(e => e.SequenceNumber));
+        Assert.Equal(3, (await service.GetAsync(id, Ct))!.Balance);
+    }
+
+    [Fact]
+    public async Task Without_the_cache_every_command_loads_the_account()
+    {
+        var store = new ConflictingStore(new InMemoryEventStore(), conflicts: 0);
+        var service = Service(store, stateCacheCapacity: 0);
+        var id = Guid.NewGuid();
+        await service.OpenAsync(id, Guid.NewGuid(), Ct);
+
+        await service.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+        await service.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+
+        Assert.Equal(3, store.Loads);
+    }
+
+    [Fact]
+    public async Task A_state_cached_before_another_instance_wrote_is_detected_and_the_command_applied_to_the_current_state()
+    {
+        var store = new InMemoryEventStore();
+        var first = Service(store);
+        var second = Service(store);
+        var id = Guid.NewGuid();
+        await first.OpenAsync(id, Guid.NewGuid(), Ct);
+        await first.DepositAsync(id, 10, Guid.NewGuid(), Ct);
+        await second.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+
+        var decision = await first.DepositAsync(id, 1, Guid.NewGuid(), Ct);
+
+        Assert.Equal(DecisionOutcome.Append, decision.Outcome);
+        Assert.Equal([1L, 2L, 3L, 4L], (await store.ReadStreamAsync(id, Ct)).Select(e => e.SequenceNumber));
+        Assert.Equal(16, (await first.GetAsync(id, Ct))!.Balance);
+    }
+
+    [Fact]
+    public async Task A_refusal_decided_on_a_stale_cached_state_is_decided_again_on_the_current_state()
+    {
+        var store = new InMemoryEventStore();
+        var first = Service(store);
+        var second = Service(store);
+        var id = Guid.NewGuid();
+        await first.OpenAsync(id, Guid.NewGuid(), Ct);
+        await first.DepositAsync(id, 10, Guid.NewGuid(), Ct);
+        await second.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+
+        // The first instance's cache still says 10: the overdraft it would decide there is not the answer.
+        var decision = await first.WithdrawAsync(id, 15, Guid.NewGuid(), Ct);
+
+        Assert.Equal(DecisionOutcome.Append, decision.Outcome);
+        Assert.Equal(0, (await second.GetAsync(id, Ct))!.Balance);
+    }
+
+    [Fact]
+    public async Task A_repeated_transaction_on_a_cached_account_is_applied_once()
+    {
+        var store = new InMemoryEventStore();
+        var service = Service(store);
+        var id = Guid.NewGuid();
+        var tx = Guid.NewGuid();
+        await service.OpenAsync(id, Guid.NewGuid(), Ct);
+        await service.DepositAsync(id, 7, tx, Ct);
+
+        // Decided on the cached state alone this would be a new deposit; the store refuses the transaction id.
+        var repeat = await service.DepositAsync(id, 7, tx, Ct);
+        var different = await service.DepositAsync(id, 8, tx, Ct);
+
+        Assert.Equal(DecisionOutcome.Unchanged, repeat.Outcome);
+        Assert.Equal(RejectionKind.Conflict, different.Rejection);
+        Assert.Equal(7, (await service.GetAsync(id, Ct))!.Balance);
+        Assert.Equal(2, (await store.ReadStreamAsync(id, Ct)).Count);
+    }
+
+    [Fact]
+    public async Task A_repeated_transfer_between_cached_accounts_is_applied_once_even_through_another_instance()
+    {
+        var store = new InMemoryEventStore();
+        var first = Service(store);
+        var second = Service(store);
+        var source = Guid.NewGuid();
+        var target = Guid.NewGuid();
+        var tx = Guid.NewGuid();
+        await first.OpenAsync(source, Guid.NewGuid(), Ct);
+        await first.OpenAsync(target, Guid.NewGuid(), Ct);
+        await first.DepositAsync(source, 10, Guid.NewGuid(), Ct);
+        await second.GetAsync(source, Ct);
+        await second.GetAsync(target, Ct);
+
+        var applied = await first.TransferAsync(source, target, 4, tx, Ct);
+        var repeatedHere = await first.TransferAsync(source, target, 4, tx, Ct);
+        var repeatedThere = await second.TransferAsync(source, target, 4, tx, Ct);
+
+        Assert.Equal(DecisionOutcome.Append, applied.Outcome);
+        Assert.Equal(DecisionOutcome.Unchanged, repeatedHere.Outcome);
+        Assert.Equal(DecisionOutcome.Unchanged, repeatedThere.Outcome);
+        Assert.Equal(6, (await second.GetAsync(source, Ct))!.Balance);
+        Assert.Equal(4, (await second.GetAsync(target, Ct))!.Balance);
+    }
+
+    [Fact]
+    public async Task A_refused_speculative_append_does_not_use_up_one_of_the_three_attempts()
+    {
+        var store = new ConflictingStore(new InMemoryEventStore(), conflicts: 3);
+        var service = Service(store);
+        var id = Guid.NewGuid();
+        await service.OpenAsync(id, Guid.NewGuid(), Ct);
+        store.Arm();
+
+        var decision = await service.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+
+        Assert.Equal(DecisionOutcome.Append, decision.Outcome);
+        Assert.Equal(4, store.Appends);
+        Assert.Equal(5, (await service.GetAsync(id, Ct))!.Balance);
+    }
+
+    /// <summary>Counts loads and appends, and lets the first <c>conflicts</c> appends after <see cref="Arm"/> fail as if another writer won.</summary>
     private sealed class ConflictingStore(IEventStore inner, int conflicts) : IEventStore
     {
         private int _remaining;
@@ -122,8 +256,13 @@ public sealed class AccountServiceTests : IDisposable
 
         public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 
-        public Task<StoredStream> LoadAsync(Guid accountId, Guid? transactionId, CancellationToken cancellationToken) =>
-            inner.LoadAsync(accountId, transactionId, cancellationToken);
+        public int Loads { get; private set; }
+
+        public Task<StoredStream> LoadAsync(Guid accountId, Guid? transactionId, CancellationToken cancellationToken)
+        {
+            Loads++;
+            return inner.LoadAsync(accountId, transactionId, cancellationToken);
+        }
 
         public Task<IReadOnlyList<AccountEvent>> ReadStreamAsync(Guid accountId, CancellationToken cancellationToken) =>
             inner.ReadStreamAsync(accountId, cancellationToken);

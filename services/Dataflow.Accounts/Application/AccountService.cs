@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Dataflow.Accounts.Domain;
 using Dataflow.Accounts.EventStore;
 using Microsoft.Extensions.Options;
@@ -8,6 +9,11 @@ namespace Dataflow.Accounts.Application;
 /// Runs commands as load → decide → append, repeating the whole cycle when the append conflicts
 /// (another writer took the sequence number), up to <see cref="MaxAttempts"/> attempts.
 /// A concurrent repeat of the same transaction surfaces here as a conflict and is recognised on reload.
+/// When the accounts' last known states are cached, a command is first decided on them and appended without
+/// loading (one round trip instead of two). That is exact when the append succeeds: the stream had no event after
+/// the cached version and the transaction id was not yet recorded on the account (the store refuses both), so the
+/// cached state was the current one. A refused speculative append or any other outcome falls back to the full
+/// cycle, whose attempts it does not consume.
 /// </summary>
 public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> options, AccountsMetrics metrics)
 {
@@ -15,9 +21,12 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
 
     private readonly int _snapshotInterval = options.Value.SnapshotInterval;
 
+    private readonly AccountStateCache? _cache = options.Value.StateCacheCapacity > 0 ? new(options.Value.StateCacheCapacity) : null;
+
     public async Task<AccountState?> GetAsync(Guid accountId, CancellationToken cancellationToken)
     {
         var state = (await store.LoadAsync(accountId, null, cancellationToken)).Fold(accountId);
+        _cache?.Remember(state);
         return state.Exists ? state : null;
     }
 
@@ -49,22 +58,30 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
             return AccountDecisions.Transfer(AccountState.Empty(sourceId), [], AccountState.Empty(targetId), [], amount, transactionId);
         }
 
+        if (TryGetCached(sourceId, out var cachedSource) && TryGetCached(targetId, out var cachedTarget))
+        {
+            var speculative = AccountDecisions.Transfer(cachedSource, [], cachedTarget, [], amount, transactionId);
+            if (await TryAppendSpeculativelyAsync(speculative, [cachedSource, cachedTarget], cancellationToken))
+            {
+                return speculative;
+            }
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var source = await store.LoadAsync(sourceId, transactionId, cancellationToken);
             var target = await store.LoadAsync(targetId, transactionId, cancellationToken);
             var sourceState = source.Fold(sourceId);
             var targetState = target.Fold(targetId);
+            _cache?.Remember(sourceState);
+            _cache?.Remember(targetState);
             var decision = AccountDecisions.Transfer(sourceState, source.TransactionEvents, targetState, target.TransactionEvents, amount, transactionId);
             if (decision.Outcome != DecisionOutcome.Append)
             {
                 return decision;
             }
 
-            List<AccountSnapshot> snapshots = [];
-            AddSnapshot(snapshots, sourceState, decision.Events[0]);
-            AddSnapshot(snapshots, targetState, decision.Events[1]);
-            if (await TryAppendAsync(decision, snapshots, attempt, cancellationToken))
+            if (await TryAppendAsync(decision, [sourceState, targetState], attempt, cancellationToken))
             {
                 return decision;
             }
@@ -82,19 +99,27 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
         Func<AccountState, IReadOnlyList<AccountEvent>, Decision> decide,
         CancellationToken cancellationToken)
     {
+        if (TryGetCached(accountId, out var cached))
+        {
+            var speculative = decide(cached, []);
+            if (await TryAppendSpeculativelyAsync(speculative, [cached], cancellationToken))
+            {
+                return speculative;
+            }
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var stream = await store.LoadAsync(accountId, transactionId, cancellationToken);
             var state = stream.Fold(accountId);
+            _cache?.Remember(state);
             var decision = decide(state, stream.TransactionEvents);
             if (decision.Outcome != DecisionOutcome.Append)
             {
                 return decision;
             }
 
-            List<AccountSnapshot> snapshots = [];
-            AddSnapshot(snapshots, state, decision.Events[0]);
-            if (await TryAppendAsync(decision, snapshots, attempt, cancellationToken))
+            if (await TryAppendAsync(decision, [state], attempt, cancellationToken))
             {
                 return decision;
             }
@@ -106,11 +131,55 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
         }
     }
 
-    private async Task<bool> TryAppendAsync(Decision decision, List<AccountSnapshot> snapshots, int attempt, CancellationToken cancellationToken)
+    private bool TryGetCached(Guid accountId, [MaybeNullWhen(false)] out AccountState state)
+    {
+        state = null;
+        if (_cache is null)
+        {
+            return false;
+        }
+
+        if (_cache.TryGet(accountId, out state))
+        {
+            return true;
+        }
+
+        metrics.StateCacheMiss();
+        return false;
+    }
+
+    /// <summary>
+    /// Appends a decision taken on cached states. Only appends are tried: a refusal or a no-op decided on a stale state
+    /// could be wrong, so those are decided again on loaded state. On a conflict the cached states are dropped.
+    /// </summary>
+    private async Task<bool> TryAppendSpeculativelyAsync(Decision decision, AccountState[] before, CancellationToken cancellationToken)
+    {
+        if (decision.Outcome == DecisionOutcome.Append)
+        {
+            try
+            {
+                await AppendAsync(decision, before, cancellationToken);
+                metrics.StateCacheHit();
+                return true;
+            }
+            catch (ConcurrencyConflictException)
+            {
+                foreach (var state in before)
+                {
+                    _cache!.Forget(state.AccountId);
+                }
+            }
+        }
+
+        metrics.StateCacheStale();
+        return false;
+    }
+
+    private async Task<bool> TryAppendAsync(Decision decision, AccountState[] before, int attempt, CancellationToken cancellationToken)
     {
         try
         {
-            await store.AppendAsync(decision.Events, snapshots, cancellationToken);
+            await AppendAsync(decision, before, cancellationToken);
             return true;
         }
         catch (ConcurrencyConflictException)
@@ -124,12 +193,28 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
         }
     }
 
-    /// <summary>Snapshots the state after <paramref name="appended"/> when its sequence number is a multiple of the interval.</summary>
-    private void AddSnapshot(List<AccountSnapshot> snapshots, AccountState before, AccountEvent appended)
+    /// <summary>
+    /// Appends the decision's events (the i-th applies to <paramref name="before"/>[i]) with the snapshots that fall
+    /// due, then caches the states after them.
+    /// </summary>
+    private async Task AppendAsync(Decision decision, AccountState[] before, CancellationToken cancellationToken)
     {
-        if (_snapshotInterval > 0 && appended.SequenceNumber % _snapshotInterval == 0)
+        var after = new AccountState[before.Length];
+        List<AccountSnapshot> snapshots = [];
+        for (var i = 0; i < before.Length; i++)
         {
-            snapshots.Add(before.Apply(appended).ToSnapshot());
+            var appended = decision.Events[i];
+            after[i] = before[i].Apply(appended);
+            if (_snapshotInterval > 0 && appended.SequenceNumber % _snapshotInterval == 0)
+            {
+                snapshots.Add(after[i].ToSnapshot());
+            }
+        }
+
+        await store.AppendAsync(decision.Events, snapshots, cancellationToken);
+        foreach (var state in after)
+        {
+            _cache?.Remember(state);
         }
     }
 

@@ -18,6 +18,7 @@ public sealed class AccountsMetrics
     private readonly Counter<long> _snapshots;
     private readonly Counter<long> _events;
     private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _stateCache;
 
     public AccountsMetrics(IMeterFactory meterFactory)
     {
@@ -30,6 +31,10 @@ public sealed class AccountsMetrics
         _exhausted = meter.CreateCounter<long>("accounts.command.conflicts_exhausted", "{command}", "Commands answered 409 because every attempt conflicted.");
         _snapshots = meter.CreateCounter<long>("accounts.eventstore.snapshots", "{snapshot}", "Snapshots written.");
         _events = meter.CreateCounter<long>("accounts.eventstore.events_appended", "{event}", "Events appended.");
+        _stateCache = meter.CreateCounter<long>(
+            "accounts.state_cache.lookups",
+            "{command}",
+            "Commands that looked for cached account state: hit (appended without loading), stale (refused, reloaded), miss.");
         _active = meter.CreateUpDownCounter<long>("accounts.eventstore.operations.active", "{operation}", "Event-store operations in flight (each holds a database connection).");
     }
 
@@ -63,4 +68,10 @@ public sealed class AccountsMetrics
     public void Retried() => _retries.Add(1);
 
     public void RetriesExhausted() => _exhausted.Add(1);
+
+    public void StateCacheHit() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
+
+    public void StateCacheStale() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "stale"));
+
+    public void StateCacheMiss() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
 }

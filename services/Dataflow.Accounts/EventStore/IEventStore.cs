@@ -33,14 +33,18 @@ public interface IEventStore
 
     /// <summary>
     /// Appends <paramref name="events"/> (one or more accounts) and upserts <paramref name="snapshots"/> in one
-    /// atomic unit: all or nothing. An event whose (account, sequence number) already exists makes the whole unit
-    /// fail with <see cref="ConcurrencyConflictException"/>, as do deadlocks and serialization failures.
+    /// atomic unit: all or nothing. An event whose (account, sequence number) already exists, or whose transaction id
+    /// is already recorded on its account, makes the whole unit fail with <see cref="ConcurrencyConflictException"/>,
+    /// as do deadlocks and serialization failures.
     /// A snapshot replaces the stored one only when it is newer.
     /// </summary>
     Task AppendAsync(IReadOnlyList<AccountEvent> events, IReadOnlyList<AccountSnapshot> snapshots, CancellationToken cancellationToken);
 }
 
-/// <summary>Another writer got there first (duplicate sequence number, deadlock or serialization failure); reload and retry.</summary>
+/// <summary>
+/// Another writer got there first (duplicate sequence number or transaction id, deadlock or serialization failure);
+/// reload and retry.
+/// </summary>
 public sealed class ConcurrencyConflictException : Exception
 {
     public ConcurrencyConflictException()

@@ -5,7 +5,8 @@ namespace Dataflow.Accounts.EventStore;
 
 /// <summary>
 /// The embedded store: one lock per account, events in a list indexed by sequence number and a per-account
-/// transaction-id index, so loads and appends cost the same however many events have accumulated.
+/// transaction-id index (a transaction id is recorded at most once per account), so loads and appends cost the
+/// same however many events have accumulated.
 /// Multi-account appends lock the accounts in ascending id order, so they cannot deadlock.
 /// </summary>
 public sealed class InMemoryEventStore : IEventStore
@@ -29,7 +30,7 @@ public sealed class InMemoryEventStore : IEventStore
             var from = (int)(snapshot?.SequenceNumber ?? 0);
             var events = stream.Events.GetRange(from, stream.Events.Count - from);
             IReadOnlyList<AccountEvent> transactionEvents =
-                transactionId is { } tx && stream.ByTransaction.TryGetValue(tx, out var matches) ? [.. matches] : [];
+                transactionId is { } tx && stream.ByTransaction.TryGetValue(tx, out var match) ? [match] : [];
             return Task.FromResult(new StoredStream(snapshot, events, transactionEvents));
         }
     }
@@ -72,12 +73,7 @@ public sealed class InMemoryEventStore : IEventStore
             {
                 var stream = _streams[e.AccountId];
                 stream.Events.Add(e);
-                if (!stream.ByTransaction.TryGetValue(e.TransactionId, out var list))
-                {
-                    stream.ByTransaction[e.TransactionId] = list = new List<AccountEvent>(1);
-                }
-
-                list.Add(e);
+                stream.ByTransaction.Add(e.TransactionId, e);
             }
 
             foreach (var snapshot in snapshots)
@@ -104,17 +100,25 @@ public sealed class InMemoryEventStore : IEventStore
     {
         var expected = 0L;
         var current = Guid.Empty;
-        foreach (var e in ordered)
+        Stream? stream = null;
+        for (var i = 0; i < ordered.Length; i++)
         {
+            var e = ordered[i];
             if (e.AccountId != current || expected == 0)
             {
                 current = e.AccountId;
-                expected = _streams[e.AccountId].Events.Count + 1;
+                stream = _streams[e.AccountId];
+                expected = stream.Events.Count + 1;
             }
 
             if (e.SequenceNumber < expected)
             {
                 throw new ConcurrencyConflictException($"Event {e.SequenceNumber} of account {e.AccountId} already exists.");
+            }
+
+            if (stream!.ByTransaction.ContainsKey(e.TransactionId) || RepeatsEarlierTransaction(ordered, i))
+            {
+                throw new ConcurrencyConflictException($"Transaction {e.TransactionId} is already recorded on account {e.AccountId}.");
             }
 
             if (e.SequenceNumber > expected)
@@ -126,11 +130,25 @@ public sealed class InMemoryEventStore : IEventStore
         }
     }
 
+    /// <summary>Whether an earlier event of the same account in this unit carries the same transaction id (events are grouped by account).</summary>
+    private static bool RepeatsEarlierTransaction(AccountEvent[] ordered, int index)
+    {
+        for (var j = index - 1; j >= 0 && ordered[j].AccountId == ordered[index].AccountId; j--)
+        {
+            if (ordered[j].TransactionId == ordered[index].TransactionId)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private sealed class Stream
     {
         public readonly object Gate = new();
         public readonly List<AccountEvent> Events = [];
-        public readonly Dictionary<Guid, List<AccountEvent>> ByTransaction = [];
+        public readonly Dictionary<Guid, AccountEvent> ByTransaction = [];
         public AccountSnapshot? Snapshot;
     }
 }

@@ -8,7 +8,8 @@ namespace Dataflow.Accounts.EventStore;
 /// MySQL / MariaDB event store (MySql.Data). Ids are BINARY(16) in big-endian (textual) byte order and every
 /// table is utf8mb4 without text columns: MySql.Data 8.0.16 cannot read utf8mb3 result columns from MariaDB.
 /// A load is one multi-statement command; an append is one transaction inserting rows in ascending
-/// (account id, sequence number) order. Duplicate keys, deadlocks and lock-wait timeouts are conflicts.
+/// (account id, sequence number) order. Duplicate keys (sequence number, or a transaction id already recorded on
+/// the account), deadlocks and lock-wait timeouts are conflicts.
 /// Note: MySql.Data 8.0.16 implements its async methods synchronously, so each database call holds a thread.
 /// </summary>
 public sealed class MySqlEventStore(string connectionString) : IEventStore
@@ -47,6 +48,12 @@ public sealed class MySqlEventStore(string connectionString) : IEventStore
             balance BIGINT NOT NULL,
             is_open BOOLEAN NOT NULL
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+        """,
+        // A transaction id is recorded at most once per account (accounts.md §2), enforced by the database so that
+        // an append decided without re-reading the account cannot record a repeat.
+        """
+        ALTER TABLE account_events ADD UNIQUE INDEX account_events_transaction_key (aggregate_id, transaction_id),
+            DROP INDEX account_events_transaction_idx
         """,
     ];
 

@@ -11,7 +11,8 @@ namespace Dataflow.Accounts.EventStore;
 /// round trip (events after the snapshot, the snapshot, the transaction-id lookup); an append is one round
 /// trip too: an Npgsql batch runs in one implicit transaction, so the event rows and the snapshot upserts
 /// commit or roll back together. Rows go in ascending (account id, sequence number) order, so opposite
-/// transfers wait on each other instead of deadlocking.
+/// transfers wait on each other instead of deadlocking. A unique index on (account id, transaction id) refuses a
+/// transaction id already recorded on the account, as a conflict.
 /// </summary>
 public sealed class PostgreSqlEventStore(NpgsqlDataSource dataSource) : IEventStore
 {
@@ -60,6 +61,12 @@ public sealed class PostgreSqlEventStore(NpgsqlDataSource dataSource) : IEventSt
             owner_id uuid NOT NULL,
             balance bigint NOT NULL,
             is_open boolean NOT NULL);
+        """,
+        // A transaction id is recorded at most once per account (accounts.md §2), enforced by the database so that
+        // an append decided without re-reading the account cannot record a repeat.
+        """
+        CREATE UNIQUE INDEX IF NOT EXISTS account_events_transaction_key ON account_events (aggregate_id, transaction_id);
+        DROP INDEX IF EXISTS account_events_transaction_idx;
         """,
     ];
 
