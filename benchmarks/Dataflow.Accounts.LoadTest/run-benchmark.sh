@@ -52,7 +52,7 @@ SVC_PID=$!; PIDS+=("$SVC_PID")
 wait_ready "http://127.0.0.1:$SVC_PORT"
 load() { dotnet "$LOAD" --url "http://127.0.0.1:$1" "${@:2}"; }
 # Warm-up (JIT, pool, prepared statements) outside the measurements.
-load "$SVC_PORT" --threads 8 --ops 100 --scenarios non-conflicting >/dev/null
+load "$SVC_PORT" --threads 8 --ops 500 --scenarios non-conflicting >/dev/null
 
 # The machine is shared: pgbench and the service alternate twice so both see the same background load.
 pgbench_write() {

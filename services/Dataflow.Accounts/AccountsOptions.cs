@@ -28,6 +28,7 @@ public sealed class AccountsOptions
     /// <summary>
     /// How many accounts' last known states to keep, so that a command on a recently used account is appended
     /// without loading it first (a stale state is detected by the append and reloaded); 0 disables the cache.
+    /// Database stores only: the in-memory store's loads cost no round trip.
     /// </summary>
     [Range(0, 10_000_000)]
     public int StateCacheCapacity { get; set; } = 10_000;

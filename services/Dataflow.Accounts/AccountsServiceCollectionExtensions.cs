@@ -77,7 +77,16 @@ public static class AccountsServiceCollectionExtensions
             };
             return new InstrumentedEventStore(store, selection.Provider.ToString(), sp.GetRequiredService<AccountsMetrics>());
         });
-        services.AddSingleton<AccountService>();
+        services.AddSingleton(sp =>
+        {
+            // The cache saves a database round trip; the in-memory store has none to save, and there a refused
+            // speculative append (a repeated transaction) would cost more than the load it skips.
+            var options = sp.GetRequiredService<IOptions<AccountsOptions>>();
+            var cache = sp.GetRequiredService<EventStoreSelection>().Provider != EventStoreProvider.InMemory && options.Value.StateCacheCapacity > 0
+                ? new AccountStateCache(options.Value.StateCacheCapacity)
+                : null;
+            return new AccountService(sp.GetRequiredService<IEventStore>(), options, sp.GetRequiredService<AccountsMetrics>(), cache);
+        });
         services.AddHostedService<EventStoreInitializer>();
 
         services.AddHealthChecks().AddCheck<EventStoreHealthCheck>("accounts-event-store", tags: ["ready"]);

@@ -61,6 +61,53 @@ public sealed class AccountsConfigurationTests(SharedServers servers)
         Assert.Contains("accounts_db_pool_connections{state=\"idle\"}", metrics, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, 1, "accounts_state_cache_lookups_total{result=\"hit\"} 2\n")]
+    [InlineData("0", 3, null)]
+    public async Task A_database_store_appends_to_recently_used_accounts_without_loading_them_unless_the_cache_is_off(
+        string? capacity, int expectedLoads, string? expectedCacheLine)
+    {
+        var postgres = await servers.GetPostgresAsync();
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:accounts"] = await postgres.CreateDatabaseAsync(cancellationToken: Ct) };
+        if (capacity is not null)
+        {
+            settings["Accounts:StateCacheCapacity"] = capacity;
+        }
+
+        await using var app = new AccountsApp(settings);
+        using var client = app.CreateClient();
+        var id = await client.OpenAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, await client.DepositAsync(id, 5, Guid.NewGuid(), Ct));
+        Assert.Equal(HttpStatusCode.NoContent, await client.DepositAsync(id, 5, Guid.NewGuid(), Ct));
+
+        var metrics = await client.GetStringAsync("/metrics", Ct);
+        Assert.Contains($"accounts_eventstore_load_duration_seconds_count{{store=\"PostgreSql\"}} {expectedLoads}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("accounts_eventstore_append_duration_seconds_count{outcome=\"ok\",store=\"PostgreSql\"} 3\n", metrics, StringComparison.Ordinal);
+        if (expectedCacheLine is null)
+        {
+            Assert.DoesNotContain("accounts_state_cache_lookups", metrics, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains(expectedCacheLine, metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_in_memory_store_does_not_cache_account_state()
+    {
+        await using var app = AccountsApp.InMemory();
+        using var client = app.CreateClient();
+        var id = await client.OpenAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, await client.DepositAsync(id, 5, Guid.NewGuid(), Ct));
+
+        var metrics = await client.GetStringAsync("/metrics", Ct);
+        Assert.Contains("accounts_eventstore_load_duration_seconds_count{store=\"InMemory\"} 2\n", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("accounts_state_cache_lookups", metrics, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Readiness_includes_the_event_store()
     {

@@ -20,8 +20,9 @@ public sealed class AccountServiceTests : IDisposable
     private AccountService Service(IEventStore store, int snapshotInterval = 50, int stateCacheCapacity = 10_000) =>
         new(
             store,
-            Options.Create(new AccountsOptions { SnapshotInterval = snapshotInterval, StateCacheCapacity = stateCacheCapacity }),
-            new AccountsMetrics(_meters.GetRequiredService<IMeterFactory>()));
+            Options.Create(new AccountsOptions { SnapshotInterval = snapshotInterval }),
+            new AccountsMetrics(_meters.GetRequiredService<IMeterFactory>()),
+            stateCacheCapacity > 0 ? new AccountStateCache(stateCacheCapacity) : null);
 
     [Fact]
     public async Task A_conflicting_append_is_retried_with_a_fresh_load_and_succeeds()

@@ -15,13 +15,13 @@ namespace Dataflow.Accounts.Application;
 /// cached state was the current one. A refused speculative append or any other outcome falls back to the full
 /// cycle, whose attempts it does not consume.
 /// </summary>
-public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> options, AccountsMetrics metrics)
+public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> options, AccountsMetrics metrics, AccountStateCache? cache = null)
 {
     public const int MaxAttempts = 3;
 
     private readonly int _snapshotInterval = options.Value.SnapshotInterval;
 
-    private readonly AccountStateCache? _cache = options.Value.StateCacheCapacity > 0 ? new(options.Value.StateCacheCapacity) : null;
+    private readonly AccountStateCache? _cache = cache;
 
     public async Task<AccountState?> GetAsync(Guid accountId, CancellationToken cancellationToken)
     {
