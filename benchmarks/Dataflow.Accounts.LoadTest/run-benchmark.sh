@@ -73,6 +73,8 @@ echo "== GET of an account with 120 events"
 ACCOUNT=$(cat /proc/sys/kernel/random/uuid)
 load "$SVC_PORT" --seed-events "$ACCOUNT:120"
 curl -fs "http://127.0.0.1:$SVC_PORT/api/account/$ACCOUNT"; echo
+# Warm-up of the read path (tiered JIT) outside the measurements.
+wrk -t2 -c16 -d5s "http://127.0.0.1:$SVC_PORT/api/account/$ACCOUNT" >/dev/null
 for pass in 1 2; do
   echo "-- pass $pass: pgbench prepared read (16 clients)"
   "$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_RUN" -D "aid=$ACCOUNT" -f "$HERE/pgbench-read.sql" accounts 2>&1 \

@@ -61,6 +61,14 @@ public static class AccountsServiceCollectionExtensions
                 builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
             }
 
+            if (!builder.ConnectionStringBuilder.ContainsKey(nameof(NpgsqlConnectionStringBuilder.Multiplexing)))
+            {
+                // Concurrent requests' statements share connections and socket reads/writes: about 30 % less service
+                // CPU per request on 2 cores (docs/benchmarks.md "## Accounts"). Every statement here is a single
+                // command or batch (implicit transaction), which multiplexing supports; `Multiplexing=false` opts out.
+                builder.ConnectionStringBuilder.Multiplexing = true;
+            }
+
             builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             return builder.Build();
         });
