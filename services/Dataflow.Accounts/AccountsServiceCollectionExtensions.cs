@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dataflow.Accounts.Application;
 using Dataflow.Accounts.EventStore;
 using Microsoft.Extensions.Options;
@@ -52,23 +53,7 @@ public static class AccountsServiceCollectionExtensions
         services.AddSingleton(sp => EventStoreSelection.From(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IOptions<AccountsOptions>>().Value));
         services.AddSingleton(sp =>
         {
-            var selection = sp.GetRequiredService<EventStoreSelection>();
-            var builder = new NpgsqlDataSourceBuilder(selection.ConnectionString);
-            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-            {
-                // Prepared statements: every statement of this store is reused on every request.
-                builder.ConnectionStringBuilder.MaxAutoPrepare = 16;
-                builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
-            }
-
-            if (!builder.ConnectionStringBuilder.ContainsKey(nameof(NpgsqlConnectionStringBuilder.Multiplexing)))
-            {
-                // Concurrent requests' statements share connections and socket reads/writes: about 30 % less service
-                // CPU per request on 2 cores (docs/benchmarks.md "## Accounts"). Every statement here is a single
-                // command or batch (implicit transaction), which multiplexing supports; `Multiplexing=false` opts out.
-                builder.ConnectionStringBuilder.Multiplexing = true;
-            }
-
+            var builder = CreateDataSourceBuilder(sp.GetRequiredService<EventStoreSelection>().ConnectionString!);
             builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             return builder.Build();
         });
@@ -115,6 +100,29 @@ public static class AccountsServiceCollectionExtensions
             };
         });
         services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>The PostgreSQL data source's settings: the connection string's, with this store's defaults where it is silent.</summary>
+    internal static NpgsqlDataSourceBuilder CreateDataSourceBuilder(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            // Prepared statements: every statement of this store is reused on every request.
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 16;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
+
+        // NpgsqlConnectionStringBuilder answers ContainsKey for every keyword it knows; the generic builder only for those set.
+        if (!new DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey(nameof(NpgsqlConnectionStringBuilder.Multiplexing)))
+        {
+            // Concurrent requests' statements share connections and socket reads/writes: about 30 % less service CPU
+            // per request on 2 cores (docs/benchmarks.md "## Accounts"). Every statement here is a single command or
+            // batch (implicit transaction), which multiplexing supports; `Multiplexing=false` opts out.
+            builder.ConnectionStringBuilder.Multiplexing = true;
+        }
+
         return builder;
     }
 
