@@ -5,7 +5,7 @@
 #   3. non-conflicting deposits without barrier (wrk, then the load program) vs pgbench (alternating, two passes),
 #      then the load program's three reference scenarios (8 threads x 1000 operations, barrier per round);
 #   4. wrk GET of an account with 120 events vs pgbench's prepared read; the service's peak RSS;
-#   5. the in-memory store: the three scenarios (8 threads x 3000) repeated 5 times (flatness).
+#   5. the in-memory store: the three scenarios (8 threads x 5000) repeated 5 times (flatness), after two warm-up passes.
 # Usage: benchmarks/Dataflow.Accounts.LoadTest/run-benchmark.sh [seconds-per-measurement, default 15]
 set -euo pipefail
 SECONDS_PER_RUN=${1:-15}
@@ -113,6 +113,6 @@ echo "== in-memory store on port $MEM_PORT: three scenarios x 5 repetitions"
 ASPNETCORE_URLS="http://127.0.0.1:$MEM_PORT" Logging__LogLevel__Default=Warning dotnet "$SERVICE" >"$WORK/memory.log" 2>&1 &
 MEM_PID=$!; PIDS+=("$MEM_PID")
 wait_ready "http://127.0.0.1:$MEM_PORT"
-load "$MEM_PORT" --threads 8 --ops 1000 >/dev/null   # warm-up: tiered JIT settles
-load "$MEM_PORT" --threads 8 --ops 3000 --repetitions 5 --service-pid "$MEM_PID"
+load "$MEM_PORT" --threads 8 --ops 3000 --repetitions 2 >/dev/null   # warm-up: tiered JIT settles
+load "$MEM_PORT" --threads 8 --ops 5000 --repetitions 5 --service-pid "$MEM_PID"
 echo "in-memory service RSS: $(rss "$MEM_PID")"
