@@ -6,7 +6,8 @@ namespace Dataflow.Accounts.EventStore;
 /// <summary>
 /// The embedded store: one lock per account, events in a list indexed by sequence number and a per-account
 /// transaction-id index (a transaction id is recorded at most once per account), so loads and appends cost the
-/// same however many events have accumulated.
+/// same however many events have accumulated. Stored events are plain values (no object per event, no
+/// references), so the garbage collector never traces them and its work does not grow with their number either.
 /// Multi-account appends lock the accounts in ascending id order, so they cannot deadlock.
 /// </summary>
 public sealed class InMemoryEventStore : IEventStore
@@ -28,9 +29,14 @@ public sealed class InMemoryEventStore : IEventStore
         {
             var snapshot = stream.Snapshot;
             var from = (int)(snapshot?.SequenceNumber ?? 0);
-            var events = stream.Events.GetRange(from, stream.Events.Count - from);
+            var events = new List<AccountEvent>(stream.Events.Count - from);
+            for (var i = from; i < stream.Events.Count; i++)
+            {
+                events.Add(stream.Events[i].ToEvent(accountId));
+            }
+
             IReadOnlyList<AccountEvent> transactionEvents =
-                transactionId is { } tx && stream.ByTransaction.TryGetValue(tx, out var match) ? [match] : [];
+                transactionId is { } tx && stream.ByTransaction.TryGetValue(tx, out var index) ? [stream.Events[index].ToEvent(accountId)] : [];
             return Task.FromResult(new StoredStream(snapshot, events, transactionEvents));
         }
     }
@@ -44,7 +50,7 @@ public sealed class InMemoryEventStore : IEventStore
 
         lock (stream.Gate)
         {
-            return Task.FromResult<IReadOnlyList<AccountEvent>>([.. stream.Events]);
+            return Task.FromResult<IReadOnlyList<AccountEvent>>([.. stream.Events.Select(e => e.ToEvent(accountId))]);
         }
     }
 
@@ -72,8 +78,8 @@ public sealed class InMemoryEventStore : IEventStore
             foreach (var e in ordered)
             {
                 var stream = _streams[e.AccountId];
-                stream.Events.Add(e);
-                stream.ByTransaction.Add(e.TransactionId, e);
+                stream.ByTransaction.Add(e.TransactionId, stream.Events.Count);
+                stream.Events.Add(StoredEvent.From(e));
             }
 
             foreach (var snapshot in snapshots)
@@ -147,8 +153,28 @@ public sealed class InMemoryEventStore : IEventStore
     private sealed class Stream
     {
         public readonly object Gate = new();
-        public readonly List<AccountEvent> Events = [];
-        public readonly Dictionary<Guid, AccountEvent> ByTransaction = [];
+        /// <summary>Events in sequence order (index = sequence number - 1).</summary>
+        public readonly List<StoredEvent> Events = [];
+
+        /// <summary>Transaction id → index in <see cref="Events"/>.</summary>
+        public readonly Dictionary<Guid, int> ByTransaction = [];
         public AccountSnapshot? Snapshot;
+    }
+
+    /// <summary>An event without its account id (the stream's), as a value: lists of these hold no references.</summary>
+    private readonly record struct StoredEvent(
+        long SequenceNumber,
+        Guid TransactionId,
+        AccountEventType Type,
+        Guid OwnerId,
+        long Amount,
+        long Balance,
+        Guid? CounterpartyId)
+    {
+        public static StoredEvent From(AccountEvent e) =>
+            new(e.SequenceNumber, e.TransactionId, e.Type, e.OwnerId, e.Amount, e.Balance, e.CounterpartyId);
+
+        public AccountEvent ToEvent(Guid accountId) =>
+            new(accountId, SequenceNumber, TransactionId, Type, OwnerId, Amount, Balance, CounterpartyId);
     }
 }
