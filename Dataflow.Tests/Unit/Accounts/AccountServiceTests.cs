@@ -142,8 +142,8 @@ public sealed class AccountServiceTests : IDisposable
         Assert.Equal(3, store.Loads);
     }
 
-    [Fact]
-    public async Task A_state_cached_before_another_instance_wrote_is_detected_and_the_command_applied_to_the_current_state()
+    /// <summary>Two instances on one store: the first cached balance 10, then the second deposited 5 (balance 15, version 3).</summary>
+    private async Task<(InMemoryEventStore Store, AccountService First, AccountService Second, Guid Id)> StaleFirstInstanceAsync()
     {
         var store = new InMemoryEventStore();
         var first = Service(store);
@@ -152,6 +152,13 @@ public sealed class AccountServiceTests : IDisposable
         await first.OpenAsync(id, Guid.NewGuid(), Ct);
         await first.DepositAsync(id, 10, Guid.NewGuid(), Ct);
         await second.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+        return (store, first, second, id);
+    }
+
+    [Fact]
+    public async Task A_state_cached_before_another_instance_wrote_is_detected_and_the_command_applied_to_the_current_state()
+    {
+        var (store, first, _, id) = await StaleFirstInstanceAsync();
 
         var decision = await first.DepositAsync(id, 1, Guid.NewGuid(), Ct);
 
@@ -163,13 +170,7 @@ public sealed class AccountServiceTests : IDisposable
     [Fact]
     public async Task A_refusal_decided_on_a_stale_cached_state_is_decided_again_on_the_current_state()
     {
-        var store = new InMemoryEventStore();
-        var first = Service(store);
-        var second = Service(store);
-        var id = Guid.NewGuid();
-        await first.OpenAsync(id, Guid.NewGuid(), Ct);
-        await first.DepositAsync(id, 10, Guid.NewGuid(), Ct);
-        await second.DepositAsync(id, 5, Guid.NewGuid(), Ct);
+        var (_, first, second, id) = await StaleFirstInstanceAsync();
 
         // The first instance's cache still says 10: the overdraft it would decide there is not the answer.
         var decision = await first.WithdrawAsync(id, 15, Guid.NewGuid(), Ct);
