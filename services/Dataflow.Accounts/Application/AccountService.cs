@@ -21,12 +21,10 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
 
     private readonly int _snapshotInterval = options.Value.SnapshotInterval;
 
-    private readonly AccountStateCache? _cache = cache;
-
     public async Task<AccountState?> GetAsync(Guid accountId, CancellationToken cancellationToken)
     {
         var state = (await store.LoadAsync(accountId, null, cancellationToken)).Fold(accountId);
-        _cache?.Remember(state);
+        cache?.Remember(state);
         return state.Exists ? state : null;
     }
 
@@ -73,8 +71,8 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
             var target = await store.LoadAsync(targetId, transactionId, cancellationToken);
             var sourceState = source.Fold(sourceId);
             var targetState = target.Fold(targetId);
-            _cache?.Remember(sourceState);
-            _cache?.Remember(targetState);
+            cache?.Remember(sourceState);
+            cache?.Remember(targetState);
             var decision = AccountDecisions.Transfer(sourceState, source.TransactionEvents, targetState, target.TransactionEvents, amount, transactionId);
             if (decision.Outcome != DecisionOutcome.Append)
             {
@@ -112,7 +110,7 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
         {
             var stream = await store.LoadAsync(accountId, transactionId, cancellationToken);
             var state = stream.Fold(accountId);
-            _cache?.Remember(state);
+            cache?.Remember(state);
             var decision = decide(state, stream.TransactionEvents);
             if (decision.Outcome != DecisionOutcome.Append)
             {
@@ -134,17 +132,17 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
     private bool TryGetCached(Guid accountId, [MaybeNullWhen(false)] out AccountState state)
     {
         state = null;
-        if (_cache is null)
+        if (cache is null)
         {
             return false;
         }
 
-        if (_cache.TryGet(accountId, out state))
+        if (cache.TryGet(accountId, out state))
         {
             return true;
         }
 
-        metrics.StateCacheMiss();
+        metrics.StateCacheLookup("miss");
         return false;
     }
 
@@ -154,25 +152,28 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
     /// </summary>
     private async Task<bool> TryAppendSpeculativelyAsync(Decision decision, AccountState[] before, CancellationToken cancellationToken)
     {
-        if (decision.Outcome == DecisionOutcome.Append)
+        if (decision.Outcome != DecisionOutcome.Append)
         {
-            try
-            {
-                await AppendAsync(decision, before, cancellationToken);
-                metrics.StateCacheHit();
-                return true;
-            }
-            catch (ConcurrencyConflictException)
-            {
-                foreach (var state in before)
-                {
-                    _cache!.Forget(state.AccountId);
-                }
-            }
+            metrics.StateCacheLookup("confirm");
+            return false;
         }
 
-        metrics.StateCacheStale();
-        return false;
+        try
+        {
+            await AppendAsync(decision, before, cancellationToken);
+            metrics.StateCacheLookup("hit");
+            return true;
+        }
+        catch (ConcurrencyConflictException)
+        {
+            foreach (var state in before)
+            {
+                cache!.Forget(state.AccountId);
+            }
+
+            metrics.StateCacheLookup("stale");
+            return false;
+        }
     }
 
     private async Task<bool> TryAppendAsync(Decision decision, AccountState[] before, int attempt, CancellationToken cancellationToken)
@@ -214,7 +215,7 @@ public sealed class AccountService(IEventStore store, IOptions<AccountsOptions> 
         await store.AppendAsync(decision.Events, snapshots, cancellationToken);
         foreach (var state in after)
         {
-            _cache?.Remember(state);
+            cache?.Remember(state);
         }
     }
 

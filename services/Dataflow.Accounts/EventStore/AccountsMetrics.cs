@@ -34,7 +34,8 @@ public sealed class AccountsMetrics
         _stateCache = meter.CreateCounter<long>(
             "accounts.state_cache.lookups",
             "{command}",
-            "Commands that looked for cached account state: hit (appended without loading), stale (refused, reloaded), miss.");
+            "Commands that looked for cached account state: hit (appended without loading), stale (append refused, reloaded), " +
+            "confirm (a refusal or no-op decided on it, decided again on loaded state), miss.");
         _active = meter.CreateUpDownCounter<long>("accounts.eventstore.operations.active", "{operation}", "Event-store operations in flight (each holds a database connection).");
     }
 
@@ -69,9 +70,6 @@ public sealed class AccountsMetrics
 
     public void RetriesExhausted() => _exhausted.Add(1);
 
-    public void StateCacheHit() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
-
-    public void StateCacheStale() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "stale"));
-
-    public void StateCacheMiss() => _stateCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
+    /// <summary>One command's use of the state cache; <paramref name="result"/> is hit, stale, confirm or miss.</summary>
+    public void StateCacheLookup(string result) => _stateCache.Add(1, new KeyValuePair<string, object?>("result", result));
 }
