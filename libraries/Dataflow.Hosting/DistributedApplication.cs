@@ -125,26 +125,47 @@ public sealed class DistributedApplication : IAsyncDisposable
         await Orchestrator.DisposeAsync();
     }
 
+    /// <summary>How often the console names the resources that keep the start-up from completing.</summary>
+    private static readonly TimeSpan PendingReportInterval = TimeSpan.FromSeconds(30);
+
     private async Task ReportWhenAllHealthyAsync(Stopwatch watch, CancellationToken cancellationToken)
     {
+        var nextPendingReport = PendingReportInterval;
         while (true)
         {
             var changed = Orchestrator.WaitForChangeAsync(cancellationToken);
             var snapshots = Orchestrator.GetSnapshots();
-            if (snapshots.All(s => s.Health == HealthStatus.Healthy || KnownResourceStates.IsTerminal(s.State)))
+            var pending = snapshots.Where(s => s.Health != HealthStatus.Healthy && !KnownResourceStates.IsTerminal(s.State)).ToList();
+            if (pending.Count > 0)
             {
-                var failed = snapshots.Where(s => s.State == KnownResourceStates.FailedToStart).ToList();
-                var sinceLaunch = DateTime.Now - Process.GetCurrentProcess().StartTime;
-                Console.WriteLine($"All resources started in {watch.Elapsed.TotalSeconds:0.0} s ({sinceLaunch.TotalSeconds:0.0} s since launch): "
-                    + $"{snapshots.Count(s => s.Health == HealthStatus.Healthy)} healthy"
-                    + (failed.Count == 0 ? "." : $", {failed.Count} failed to start:"));
-                foreach (var resource in failed)
+                if (watch.Elapsed >= nextPendingReport)
                 {
-                    Console.WriteLine($"  {resource.Name}: {resource.Message}");
+                    // A server that keeps crashing or never answers its probe would otherwise leave the console silent.
+                    Console.WriteLine($"Still starting after {watch.Elapsed.TotalSeconds:0} s:");
+                    foreach (var resource in snapshots.Where(s => s.Health != HealthStatus.Healthy && s.State != KnownResourceStates.Finished))
+                    {
+                        Console.WriteLine($"  {resource.Name}: {resource.State}"
+                            + (resource.ExitCode is { } code ? $" (exit code {code})" : "")
+                            + (resource.Health is { } health ? $", {health}" : "")
+                            + (resource.Message is null ? "" : $": {resource.Message}"));
+                    }
+                    nextPendingReport = watch.Elapsed + PendingReportInterval;
                 }
-                return;
+                var untilReport = nextPendingReport - watch.Elapsed;
+                await Task.WhenAny(changed, Task.Delay(untilReport > TimeSpan.Zero ? untilReport : TimeSpan.Zero, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+                continue;
             }
-            await changed;
+            var failed = snapshots.Where(s => s.State == KnownResourceStates.FailedToStart).ToList();
+            var sinceLaunch = DateTime.Now - Process.GetCurrentProcess().StartTime;
+            Console.WriteLine($"All resources started in {watch.Elapsed.TotalSeconds:0.0} s ({sinceLaunch.TotalSeconds:0.0} s since launch): "
+                + $"{snapshots.Count(s => s.Health == HealthStatus.Healthy)} healthy"
+                + (failed.Count == 0 ? "." : $", {failed.Count} failed to start:"));
+            foreach (var resource in failed)
+            {
+                Console.WriteLine($"  {resource.Name}: {resource.Message}");
+            }
+            return;
         }
     }
 

@@ -6,7 +6,7 @@ namespace Dataflow.Tests.Integration.Hosting;
 
 /// <summary>Children never outlive the AppHost: stopped with Ctrl+C, killed with SIGKILL or crashed (no chance to clean up at all).</summary>
 [Trait("Category", "Integration")]
-public sealed class AppHostLifetimeTests
+public sealed class AppHostLifetimeTests : IDisposable
 {
     private const int SigInt = 2;
     private const int SigSys = 31;
@@ -14,9 +14,19 @@ public sealed class AppHostLifetimeTests
 
     private sealed record Topology(ChildProcess AppHost, IReadOnlyList<(int Pid, string Name)> Children, IReadOnlyList<(int Port, int Pid)> Ports);
 
-    private static async Task<Topology> StartTopologyAsync()
+    /// <summary>
+    /// A temporary root of this test's own: every AppHost start sweeps orphaned data directories in its root, so in the shared
+    /// one a test running in parallel could sweep the crashed AppHost's directory before this test looks at it.
+    /// Not <see cref="Directory.CreateTempSubdirectory(string)"/>: its mode 0700 would shut out servers running as another user.
+    /// A short name, as servers' Unix sockets live below it and their paths may not exceed 107 bytes.
+    /// </summary>
+    private readonly string _temporaryRoot = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"ahl-{Guid.NewGuid().ToString("N")[..8]}")).FullName;
+
+    public void Dispose() => Directory.Delete(_temporaryRoot, recursive: true);
+
+    private static async Task<Topology> StartTopologyAsync(string temporaryRoot)
     {
-        var appHost = await AppHostProcess.StartAsync(["--dashboard-port", "0"], Ct);
+        var appHost = await AppHostProcess.StartAsync(["--dashboard-port", "0", $"--AppHost:TemporaryRoot={temporaryRoot}"], Ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromMinutes(3));
         while (!appHost.Logs.Snapshot().Any(l => l.Text.StartsWith("All resources started", StringComparison.Ordinal)))
@@ -73,10 +83,10 @@ public sealed class AppHostLifetimeTests
     [Fact]
     public async Task Ctrl_C_stops_every_child_frees_their_ports_and_removes_the_data_directories()
     {
-        var topology = await StartTopologyAsync();
+        var topology = await StartTopologyAsync(_temporaryRoot);
         var (appHost, children) = (topology.AppHost, topology.Children);
         await using var _ = appHost;
-        var dataRoots = Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*");
+        var dataRoots = Directory.GetDirectories(_temporaryRoot, $"dataflow-apphost-{appHost.Id}-*");
         Assert.Single(dataRoots);
 
         appHost.Signal(SigInt);
@@ -99,11 +109,11 @@ public sealed class AppHostLifetimeTests
     [InlineData(SigSys)]
     public async Task A_killed_or_crashed_AppHost_takes_every_child_with_it_and_frees_their_ports(int signal)
     {
-        var topology = await StartTopologyAsync();
+        var topology = await StartTopologyAsync(_temporaryRoot);
         var (appHost, children) = (topology.AppHost, topology.Children);
         await using var _ = appHost;
 
-        var dataRoot = Assert.Single(Directory.GetDirectories(Path.GetTempPath(), $"dataflow-apphost-{appHost.Id}-*"));
+        var dataRoot = Assert.Single(Directory.GetDirectories(_temporaryRoot, $"dataflow-apphost-{appHost.Id}-*"));
 
         appHost.Signal(signal);
         var exitCode = await appHost.Exited.WaitAsync(TimeSpan.FromSeconds(30), Ct);
@@ -115,7 +125,7 @@ public sealed class AppHostLifetimeTests
         await AssertPortsFreeAsync(topology);
         // Nothing could clean up after SIGKILL: the next AppHost run sweeps the orphaned data directory.
         Assert.True(Directory.Exists(dataRoot));
-        var next = Dataflow.Hosting.Testing.TestingBuilder.Create();
+        var next = Dataflow.Hosting.Testing.TestingBuilder.Create(null, $"--AppHost:TemporaryRoot={_temporaryRoot}");
         next.AddParameter("anything", defaultValue: "x");
         await using var app = await next.BuildAsync();
         await app.StartAsync(Ct);

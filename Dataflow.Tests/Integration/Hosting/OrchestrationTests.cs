@@ -175,6 +175,32 @@ public sealed class OrchestrationTests
     }
 
     [Fact]
+    public async Task Servers_whose_unix_socket_path_would_be_too_long_fail_to_start_naming_the_setting_to_change()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"long-temporary-root-{Guid.NewGuid():N}{new string('x', 40)}")).FullName;
+        try
+        {
+            var builder = TestingBuilder.Create(o => o.Log = line => TestContext.Current.TestOutputHelper?.WriteLine(line), $"--AppHost:TemporaryRoot={root}");
+            builder.AddPostgres("pg");
+            builder.AddMySql("maria");
+            await using var app = await builder.BuildAsync();
+            await app.StartAsync(Ct);
+
+            foreach (var server in new[] { "pg", "maria" })
+            {
+                var error = await Assert.ThrowsAsync<ResourceFailedException>(() => app.WaitForResourceHealthyAsync(server, cancellationToken: Ct));
+                Assert.Equal(KnownResourceStates.FailedToStart, error.State);
+                Assert.Contains($"more than the {UnixSocketPath.MaxLength} a socket address holds", error.Message, StringComparison.Ordinal);
+                Assert.Contains("set AppHost:TemporaryRoot (or TMPDIR) to a shorter directory", error.Message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_process_that_dies_is_Exited_with_its_exit_code()
     {
         var builder = CreateBuilder();

@@ -38,6 +38,7 @@ public sealed class MySqlServerResource : ExecutableResource, IResourceWithConne
 
     public override async Task PrepareAsync(ResourceRunContext context, CancellationToken cancellationToken)
     {
+        UnixSocketPath.EnsureFits(Path.Combine(context.DataDirectory, "s.lock"));
         var data = DataPath(context);
         if (!Directory.Exists(Path.Combine(data, "mysql")))
         {

@@ -30,6 +30,7 @@ public sealed class PostgresServerResource : ExecutableResource, IResourceWithCo
 
     public override async Task PrepareAsync(ResourceRunContext context, CancellationToken cancellationToken)
     {
+        UnixSocketPath.EnsureFits(Path.Combine(context.DataDirectory, $".s.PGSQL.{context.Port().ToString(System.Globalization.CultureInfo.InvariantCulture)}.lock"));
         var data = DataPath(context);
         if (File.Exists(Path.Combine(data, "PG_VERSION")))
         {
