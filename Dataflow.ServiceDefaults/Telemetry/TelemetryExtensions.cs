@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,7 +45,7 @@ public static class TelemetryExtensions
             });
         }
 
-        builder.Services.AddSingleton(_ => TelemetryProviders.Create(resource, settings));
+        builder.Services.AddSingleton(sp => TelemetryProviders.Create(resource, settings, sp.GetService<IMeterFactory>()));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<TelemetryProviders>().Prometheus);
         builder.Services.AddHostedService<TelemetryLifetime>();
         builder.Services.AddTransient<IStartupFilter, HttpServerSpanStartupFilter>();
@@ -129,7 +130,11 @@ public sealed class TelemetryProviders : IDisposable
 
     public PrometheusMetricReader Prometheus { get; }
 
-    internal static TelemetryProviders Create(ResourceBuilder resource, TelemetryExtensions.OtlpSettings? otlp)
+    /// <param name="meterFactory">
+    /// This host's meter factory: meters another host's factory created (several hosts in one process, as in tests)
+    /// are left to that host, because providers subscribe by meter name, which both hosts share.
+    /// </param>
+    internal static TelemetryProviders Create(ResourceBuilder resource, TelemetryExtensions.OtlpSettings? otlp, IMeterFactory? meterFactory)
     {
         var tracing = OpenTelemetry.Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(resource)
@@ -138,6 +143,7 @@ public sealed class TelemetryProviders : IDisposable
         var metrics = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
             .SetResourceBuilder(resource)
             .AddMeter([.. TelemetryExtensions.BuiltInMeters, "Dataflow.*"])
+            .AddView(instrument => instrument.Meter.Scope is IMeterFactory owner && owner != meterFactory ? MetricStreamConfiguration.Drop : null)
             .AddReader(prometheus);
         if (otlp is not null)
         {

@@ -140,6 +140,25 @@ public sealed class ServiceDefaultsTests
     }
 
     [Fact]
+    public async Task Each_host_in_a_process_exports_the_meters_of_its_own_meter_factory_and_the_process_wide_ones()
+    {
+        using var processWide = new Meter("Dataflow.Tests.ProcessWide");
+        processWide.CreateObservableGauge("process_wide.probe", () => 1);
+        await using var first = await ServiceDefaultsApp.StartAsync();
+        await using var second = await ServiceDefaultsApp.StartAsync();
+        first.App.Services.GetRequiredService<IMeterFactory>().Create("Dataflow.Tests.PerHost").CreateCounter<long>("per_host.widgets").Add(3);
+        second.App.Services.GetRequiredService<IMeterFactory>().Create("Dataflow.Tests.PerHost").CreateCounter<long>("per_host.widgets").Add(5);
+
+        var firstText = await first.Client.GetStringAsync("/metrics", Ct);
+        var secondText = await second.Client.GetStringAsync("/metrics", Ct);
+
+        Assert.Contains("\nper_host_widgets_total 3\n", firstText, StringComparison.Ordinal);
+        Assert.Contains("\nper_host_widgets_total 5\n", secondText, StringComparison.Ordinal);
+        Assert.Contains("\nprocess_wide_probe 1\n", firstText, StringComparison.Ordinal);
+        Assert.Contains("\nprocess_wide_probe 1\n", secondText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_real_Prometheus_server_scrapes_the_service_and_answers_a_query_for_its_metric()
     {
         using var meter = new Meter("Dataflow.Tests.PrometheusScrape");
