@@ -23,6 +23,7 @@ internal static class IngestionBenchmark
 
     public static async Task<int> RunAsync(int messages, int rounds)
     {
+        using var allocations = AllocationSampler.CreateIfRequested();
         // Every session's backlog must fit the broker's queue: no limit.
         await using var mosquitto = await MosquittoServer.StartAsync(["max_queued_messages 0"]);
         // Room for 100,000-message rounds (the tests' 512 MB heap and direct-buffer limit runs out after a few).
@@ -31,11 +32,11 @@ internal static class IngestionBenchmark
         var pubSub = PubSubClient.Create(new PubSubOptions { ProjectId = "bench-" + Workload.RunId(), EmulatorHost = emulator.HostPort }, http);
         Console.WriteLine($"mosquitto {mosquitto.ConnectionString}, Pub/Sub emulator {emulator.HostPort}; plain loop: sequential publish requests of {LoopBatch} messages");
 
-        await RunRoundAsync(mosquitto, emulator, pubSub, Math.Min(messages, 20_000), round: 0);
+        await RunRoundAsync(mosquitto, emulator, pubSub, Math.Min(messages, 20_000), round: 0, allocations);
         var results = new List<(double Ingestion, double MosquittoSub, double Loop)>();
         for (var round = 1; round <= rounds; round++)
         {
-            results.Add(await RunRoundAsync(mosquitto, emulator, pubSub, messages, round));
+            results.Add(await RunRoundAsync(mosquitto, emulator, pubSub, messages, round, allocations));
         }
 
         var ingestion = Machine.Median(results.Select(r => r.Ingestion));
@@ -49,7 +50,7 @@ internal static class IngestionBenchmark
     }
 
     private static async Task<(double Ingestion, double MosquittoSub, double Loop)> RunRoundAsync(
-        MosquittoServer mosquitto, PubSubEmulator emulator, PubSubClient pubSub, int messages, int round)
+        MosquittoServer mosquitto, PubSubEmulator emulator, PubSubClient pubSub, int messages, int round, AllocationSampler? allocations)
     {
         var run = Workload.RunId();
         var filter = $"bench-{run}/devices/+/up";
@@ -104,6 +105,11 @@ internal static class IngestionBenchmark
                 }
 
                 var cpu = CpuSample.Take();
+                if (side == "ingestion" && round > 0)
+                {
+                    allocations?.Start();
+                }
+
                 var watch = Stopwatch.StartNew();
                 var count = side switch
                 {
@@ -112,12 +118,16 @@ internal static class IngestionBenchmark
                     _ => await PublishLoopAsync(pubSub, loopTopic, loopMessages),
                 };
                 var seconds = watch.Elapsed.TotalSeconds;
-                var (ownCpu, machineCpu) = CpuSample.Take() - cpu;
+                var (ownCpu, machineCpu, allocated, switches) = CpuSample.Take() - cpu;
+                if (side == "ingestion" && round > 0)
+                {
+                    allocations?.StopAndPrint();
+                }
                 perSecond[side] = count / seconds;
                 if (round > 0)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s; CPU per message: this process {ownCpu.TotalMicroseconds / count:F1} µs, whole machine {machineCpu.TotalMicroseconds / count:F1} µs; load {load})"));
+                        $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s; CPU per message: this process {ownCpu.TotalMicroseconds / count:F1} µs, whole machine {machineCpu.TotalMicroseconds / count:F1} µs; this process allocated {allocated / count:N0} B and switched context {(double)switches / count:F2} times; load {load})"));
                 }
 
                 // Verification (untimed), right after the side so the emulator never holds more than one side's messages:

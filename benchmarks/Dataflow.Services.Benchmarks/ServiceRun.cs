@@ -201,8 +201,11 @@ internal static class Machine
     }
 }
 
-/// <summary>CPU time used so far by this process and by the whole machine (all processes, from <c>/proc/stat</c>).</summary>
-internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine)
+/// <summary>
+/// CPU time used so far by this process and by the whole machine (all processes, from <c>/proc/stat</c>), with this
+/// process's allocated bytes and context switches (summed over its live threads).
+/// </summary>
+internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine, long AllocatedBytes, long ContextSwitches)
 {
     // Fields of the first /proc/stat line that count as busy: user, nice, system, irq, softirq, steal.
     private static readonly int[] BusyFields = [1, 2, 3, 6, 7, 8];
@@ -212,8 +215,35 @@ internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine)
         // "cpu user nice system idle iowait irq softirq steal ..." in clock ticks (USER_HZ = 100).
         var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var busyTicks = BusyFields.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
-        return new CpuSample(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromMilliseconds(busyTicks * 10));
+        return new CpuSample(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromMilliseconds(busyTicks * 10),
+            GC.GetTotalAllocatedBytes(precise: true), ContextSwitchesOfLiveThreads());
     }
 
-    public static CpuSample operator -(CpuSample after, CpuSample before) => new(after.Process - before.Process, after.Machine - before.Machine);
+    public static CpuSample operator -(CpuSample after, CpuSample before) =>
+        new(after.Process - before.Process, after.Machine - before.Machine, after.AllocatedBytes - before.AllocatedBytes,
+            after.ContextSwitches - before.ContextSwitches);
+
+    private static long ContextSwitchesOfLiveThreads()
+    {
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while we read.
+            }
+        }
+
+        return total;
+    }
 }

@@ -17,6 +17,7 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
     private readonly IMessageTransformer<T> _transformer;
     private readonly PipelineOptions _options;
     private readonly FlowController _flow;
+    private readonly Action<Message, MessageOutcome> _onSettled;
     private readonly Channel<Message> _channel;
     private readonly CancellationTokenSource _consumerStop = new();
     private readonly CancellationTokenSource _hardStop = new();
@@ -52,6 +53,11 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
         Metrics = metrics;
         Logger = logger;
         _flow = new FlowController(options.MaxOutstandingMessages, options.MaxOutstandingBytes);
+        _onSettled = (settled, outcome) =>
+        {
+            Metrics.Settled(outcome);
+            _flow.Release(settled.Size);
+        };
         _channel = Channel.CreateBounded<Message>(new BoundedChannelOptions(options.BufferSize)
         {
             SingleReader = options.Workers == 1,
@@ -213,11 +219,7 @@ public abstract class MessagePipeline<T> : IPipeline, IAsyncDisposable
         }
 
         Metrics.Received();
-        message.OnSettled((settled, outcome) =>
-        {
-            Metrics.Settled(outcome);
-            _flow.Release(settled.Size);
-        });
+        message.OnSettled(_onSettled);
 
         if (_channel.Writer.TryWrite(message))
         {

@@ -17,7 +17,7 @@ internal sealed class IngestionTransformer(RoutingTable routes, IngestionOptions
     public ValueTask<TransformResult<IReadOnlyList<RoutedMessage>>> TransformAsync(Message message, CancellationToken cancellationToken)
     {
         var topic = message.Attributes[WellKnownAttributes.MqttTopic];
-        var matching = routes.Match(topic).ToList();
+        var matching = routes.Match(topic);
         if (matching.Count == 0)
         {
             // Only possible for a message the broker delivered outside our filters (e.g. a stale persistent subscription).

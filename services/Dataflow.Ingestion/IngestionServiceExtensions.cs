@@ -49,7 +49,7 @@ public static class IngestionServiceExtensions
                 .GroupBy(r => r.MqttTopicFilter, StringComparer.Ordinal)
                 .Select(g => new MqttSubscription { Filter = g.Key, QoS = (MqttQualityOfService)g.Max(r => r.Qos) })
                 .ToList();
-            var consumer = new MqttMessageConsumer(sp.GetRequiredService<MqttClient>(), subscriptions, static () => Guid.CreateVersion7().ToString("N"));
+            var consumer = new MqttMessageConsumer(sp.GetRequiredService<MqttClient>(), subscriptions, static () => MessageIds.NewVersion7());
             var publisher = new IngestionPublisher(
                 sp.GetRequiredService<IngestionProducers>().ByTopic, options.MaxPublishRetryDelay, sp.GetRequiredService<ILogger<IngestionPublisher>>());
             return new StreamingPipeline<IReadOnlyList<RoutedMessage>>(

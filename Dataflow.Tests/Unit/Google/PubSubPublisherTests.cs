@@ -197,6 +197,40 @@ public sealed class PubSubPublisherTests
     }
 
     [Fact]
+    public async Task A_retried_request_of_a_thousand_messages_sends_the_same_complete_body_again()
+    {
+        var counter = 0;
+        var (client, handler) = Create((request, attempt) => attempt == 1
+            ? FakeHttpHandler.Json(HttpStatusCode.ServiceUnavailable, """{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}""")
+            : EchoIds(request, ref counter));
+        await using var publisher = client.CreatePublisher("t1", new PublisherSettings { MaxMessagesPerBatch = 1000, DelayThreshold = TimeSpan.FromSeconds(30) });
+        var texts = Enumerable.Range(0, 1000).Select(i => $"message {i} {new string('x', 500)}").ToList();
+
+        var ids = await Task.WhenAll(texts.Select(t => publisher.PublishAsync(Text(t), TestContext.Current.CancellationToken)));
+
+        Assert.Equal(1000, ids.Distinct().Count());
+        var requests = handler.Requests.ToArray();
+        Assert.Equal(2, requests.Length);
+        Assert.Equal(requests[0].Body, requests[1].Body);
+        Assert.Equal(texts, Messages(requests[1]).Select(m => Encoding.UTF8.GetString(m.GetProperty("data").GetBytesFromBase64())));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_queued_publish_ends_the_wait_but_the_message_is_still_published()
+    {
+        var (client, handler) = Create();
+        await using var publisher = client.CreatePublisher("t1", new PublisherSettings { DelayThreshold = TimeSpan.FromSeconds(30) });
+        using var cts = new CancellationTokenSource();
+
+        var waiting = publisher.PublishAsync(Text("queued"), cts.Token);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await publisher.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.Equal("queued", Encoding.UTF8.GetString(Assert.Single(Messages(Assert.Single(handler.Requests))).GetProperty("data").GetBytesFromBase64()));
+    }
+
+    [Fact]
     public async Task Flow_control_makes_publish_wait_while_the_outstanding_limit_is_reached()
     {
         var release = new TaskCompletionSource();

@@ -73,6 +73,35 @@ public sealed class EnvelopeCodecTests
     }
 
     [Fact]
+    public void Printable_ascii_is_written_as_is_except_the_five_characters_go_escapes()
+    {
+        var printable = new string([.. Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (char)c)]);
+        var envelope = new Envelope(printable, Array.Empty<byte>(), new RfcTimestamp(0, 0), null);
+
+        var json = Encoding.UTF8.GetString(EnvelopeCodec.Encode(envelope));
+
+        var expected = printable.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+            .Replace("&", "\\u0026", StringComparison.Ordinal).Replace("<", "\\u003c", StringComparison.Ordinal).Replace(">", "\\u003e", StringComparison.Ordinal);
+        Assert.Equal($$"""{"id":"{{expected}}","payload":"","publishTime":"1970-01-01T00:00:00Z"}""", json);
+    }
+
+    [Fact]
+    public void Consecutive_encodings_on_one_thread_are_independent_whatever_their_sizes()
+    {
+        var large = new Envelope("large", new byte[3 * 1024 * 1024], new RfcTimestamp(0, 0), null);
+        var small = new Envelope("small", new byte[] { 1, 2, 3 }, new RfcTimestamp(0, 0), null);
+
+        var first = EnvelopeCodec.Encode(large);
+        var second = EnvelopeCodec.Encode(small);
+        var third = EnvelopeCodec.Encode(small);
+
+        Assert.True(EnvelopeCodec.TryDecode(first, out var decodedLarge));
+        Assert.Equal(large.Payload.Length, decodedLarge.Payload.Length);
+        Assert.Equal("""{"id":"small","payload":"AQID","publishTime":"1970-01-01T00:00:00Z"}""", Encoding.UTF8.GetString(second));
+        Assert.Equal(second, third);
+    }
+
+    [Fact]
     public void Round_trip_keeps_payload_bytes_time_offset_and_nested_enrichment()
     {
         var payload = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();

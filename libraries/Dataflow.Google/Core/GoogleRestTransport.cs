@@ -115,8 +115,8 @@ public sealed class GoogleRestTransport
         HttpMethod method, string relativePath, TRequest body, JsonTypeInfo<TRequest> requestType, JsonTypeInfo<TResponse> responseType,
         CancellationToken cancellationToken, RetrySettings? retry = null)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(body, requestType);
-        using var response = await SendAsync(() => JsonRequest(method, relativePath, payload), cancellationToken, retry: retry);
+        using var payload = PooledJsonBody.Serialize(body, requestType);
+        using var response = await SendAsync(() => JsonRequest(method, relativePath, payload.Memory), cancellationToken, retry: retry);
         return await ReadJsonAsync(response, responseType, cancellationToken);
     }
 
@@ -132,8 +132,8 @@ public sealed class GoogleRestTransport
     public async Task SendJsonAsync<TRequest>(
         HttpMethod method, string relativePath, TRequest body, JsonTypeInfo<TRequest> requestType, CancellationToken cancellationToken, RetrySettings? retry = null)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(body, requestType);
-        using var response = await SendAsync(() => JsonRequest(method, relativePath, payload), cancellationToken, retry: retry);
+        using var payload = PooledJsonBody.Serialize(body, requestType);
+        using var response = await SendAsync(() => JsonRequest(method, relativePath, payload.Memory), cancellationToken, retry: retry);
     }
 
     /// <summary>Sends a bodiless request (typically DELETE) and ignores the answer's body.</summary>
@@ -142,9 +142,9 @@ public sealed class GoogleRestTransport
         using var response = await SendAsync(() => new HttpRequestMessage(method, Resolve(relativePath)), cancellationToken, retry: retry);
     }
 
-    public HttpRequestMessage JsonRequest(HttpMethod method, string relativePath, byte[] payload)
+    public HttpRequestMessage JsonRequest(HttpMethod method, string relativePath, ReadOnlyMemory<byte> payload)
     {
-        var content = new ByteArrayContent(payload);
+        var content = new ReadOnlyMemoryContent(payload);
         content.Headers.ContentType = JsonContentType;
         return new HttpRequestMessage(method, Resolve(relativePath)) { Content = content };
     }

@@ -12,11 +12,23 @@ namespace Dataflow.Pipeline.Envelopes;
 /// </summary>
 public static class EnvelopeCodec
 {
+    // One per thread, reused: encoding a message then allocates only its exact-size result.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     public static byte[] Encode(Envelope envelope)
     {
-        var buffer = new ArrayBufferWriter<byte>(128 + (envelope?.Payload.Length ?? 0) * 4 / 3);
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
         Encode(envelope!, buffer);
-        return buffer.WrittenSpan.ToArray();
+        var result = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 1024 * 1024)
+        {
+            // A rare huge envelope must not stay pinned to the thread.
+            t_buffer = null;
+        }
+
+        return result;
     }
 
     public static void Encode(Envelope envelope, IBufferWriter<byte> output)
@@ -29,7 +41,7 @@ public static class EnvelopeCodec
         writer.WriteRaw(",\"payload\":\""u8);
         writer.WriteBase64(envelope.Payload.Span);
         writer.WriteRaw("\",\"publishTime\":\""u8);
-        writer.WriteAscii(envelope.PublishTime.ToString());
+        writer.WriteTimestamp(envelope.PublishTime);
         writer.WriteRaw("\""u8);
         if (envelope.EnrichmentData is { Count: > 0 } enrichment)
         {
@@ -142,6 +154,10 @@ public static class EnvelopeCodec
         return true;
     }
 
+    /// <summary>Printable ASCII that Go's encoding/json writes as is (it escapes <c>"</c>, <c>\</c>, <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c>).</summary>
+    private static readonly SearchValues<char> PlainAscii = SearchValues.Create(
+        " !#$%'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
     /// <summary>Writes JSON the way Go's encoding/json does.</summary>
     private readonly struct GoJsonWriter(IBufferWriter<byte> output)
     {
@@ -163,8 +179,27 @@ public static class EnvelopeCodec
             output.Advance(written);
         }
 
+        public void WriteTimestamp(RfcTimestamp timestamp)
+        {
+            Span<char> text = stackalloc char[RfcTimestamp.MaxFormattedLength];
+            timestamp.TryFormat(text, out var length);
+            var span = output.GetSpan(length);
+            output.Advance(Encoding.ASCII.GetBytes(text[..length], span));
+        }
+
         public void WriteString(string value)
         {
+            if (!value.AsSpan().ContainsAnyExcept(PlainAscii))
+            {
+                // The common case: nothing to escape or replace, one byte per char.
+                var span = output.GetSpan(value.Length + 2);
+                span[0] = (byte)'"';
+                Encoding.ASCII.GetBytes(value, span[1..]);
+                span[value.Length + 1] = (byte)'"';
+                output.Advance(value.Length + 2);
+                return;
+            }
+
             WriteRaw("\""u8);
             Span<byte> utf8 = stackalloc byte[4];
             foreach (var rune in EnumerateRunesReplacingInvalid(value))

@@ -16,17 +16,22 @@ public sealed class RoutingTable(string sourceFile, IReadOnlyList<IngestionRoute
     /// <summary>The distinct Pub/Sub topics routes publish to.</summary>
     public IReadOnlyList<string> Topics { get; } = routes.Select(r => r.PubSubTopic).Distinct(StringComparer.Ordinal).ToList();
 
-    /// <summary>Every route whose filter matches <paramref name="mqttTopic"/> (overlapping filters fan out).</summary>
-    public IEnumerable<IngestionRoute> Match(string mqttTopic)
+    // The filters as matched: a shared subscription's filter without its $share/group/ prefix.
+    private readonly string[] _filters = [.. routes.Select(r => MqttTopic.TryParseShared(r.MqttTopicFilter, out _, out var inner) ? inner : r.MqttTopicFilter)];
+
+    /// <summary>Every route whose filter matches <paramref name="mqttTopic"/> (overlapping filters fan out), in file order.</summary>
+    public IReadOnlyList<IngestionRoute> Match(string mqttTopic)
     {
-        foreach (var route in Routes)
+        List<IngestionRoute>? matching = null;
+        for (var i = 0; i < _filters.Length; i++)
         {
-            var filter = MqttTopic.TryParseShared(route.MqttTopicFilter, out _, out var inner) ? inner : route.MqttTopicFilter;
-            if (MqttTopic.Matches(filter, mqttTopic))
+            if (MqttTopic.Matches(_filters[i], mqttTopic))
             {
-                yield return route;
+                (matching ??= new List<IngestionRoute>(1)).Add(Routes[i]);
             }
         }
+
+        return matching ?? (IReadOnlyList<IngestionRoute>)[];
     }
 }
 
