@@ -21,6 +21,15 @@ public sealed class PubSubPublisherTests
         return (new PubSubClient(transport, "proj"), handler);
     }
 
+    /// <summary>The first request answers 503 UNAVAILABLE, later ones succeed.</summary>
+    private static (PubSubClient Client, FakeHttpHandler Handler) CreateUnavailableOnce()
+    {
+        var counter = 0;
+        return Create((request, attempt) => attempt == 1
+            ? FakeHttpHandler.Json(HttpStatusCode.ServiceUnavailable, """{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}""")
+            : EchoIds(request, ref counter));
+    }
+
     private static HttpResponseMessage EchoIds(FakeHttpHandler.RecordedRequest request, ref int counter)
     {
         var count = Messages(request).Count;
@@ -184,10 +193,7 @@ public sealed class PubSubPublisherTests
     [Fact]
     public async Task Transient_publish_failure_is_retried_and_still_returns_ids()
     {
-        var counter = 0;
-        var (client, handler) = Create((request, attempt) => attempt == 1
-            ? FakeHttpHandler.Json(HttpStatusCode.ServiceUnavailable, """{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}""")
-            : EchoIds(request, ref counter));
+        var (client, handler) = CreateUnavailableOnce();
         await using var publisher = client.CreatePublisher("t1", new PublisherSettings { DelayThreshold = TimeSpan.FromMilliseconds(1) });
 
         var id = await publisher.PublishAsync(Text("x"), TestContext.Current.CancellationToken);
@@ -199,10 +205,7 @@ public sealed class PubSubPublisherTests
     [Fact]
     public async Task A_retried_request_of_a_thousand_messages_sends_the_same_complete_body_again()
     {
-        var counter = 0;
-        var (client, handler) = Create((request, attempt) => attempt == 1
-            ? FakeHttpHandler.Json(HttpStatusCode.ServiceUnavailable, """{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}""")
-            : EchoIds(request, ref counter));
+        var (client, handler) = CreateUnavailableOnce();
         await using var publisher = client.CreatePublisher("t1", new PublisherSettings { MaxMessagesPerBatch = 1000, DelayThreshold = TimeSpan.FromSeconds(30) });
         var texts = Enumerable.Range(0, 1000).Select(i => $"message {i} {new string('x', 500)}").ToList();
 
