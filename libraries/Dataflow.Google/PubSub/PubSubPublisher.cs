@@ -126,13 +126,14 @@ public sealed class PubSubPublisher : IAsyncDisposable
     private Task<string> Enqueue(PubSubMessage message, int size, CancellationToken cancellationToken)
     {
         var pending = new Pending(message, size);
+        // Registered before the batch loop can see the message, so a completion always finds it to dispose.
+        pending.CancelWaitOn(cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
             _flow.Release(size);
-            return Task.FromException<string>(new InvalidOperationException($"the publisher for {TopicName} is shut down"));
+            pending.Fail(new InvalidOperationException($"the publisher for {TopicName} is shut down"));
         }
 
-        pending.CancelWaitOn(cancellationToken);
         return pending.Task;
     }
 
