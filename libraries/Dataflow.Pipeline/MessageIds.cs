@@ -14,11 +14,10 @@ public static class MessageIds
     public static string NewVersion7(TimeProvider? timeProvider = null)
     {
         Span<byte> bytes = stackalloc byte[16];
-        Random.Shared.NextBytes(bytes[6..]);
         var milliseconds = (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
-        Span<byte> time = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(time, milliseconds);
-        time[2..].CopyTo(bytes);
+        // The low 48 bits of the milliseconds, big-endian, in bytes 0-5; the random bits then fill 6-15.
+        BinaryPrimitives.WriteInt64BigEndian(bytes, milliseconds << 16);
+        Random.Shared.NextBytes(bytes[6..]);
         bytes[6] = (byte)(0x70 | (bytes[6] & 0x0F));
         bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
         return new Guid(bytes, bigEndian: true).ToString("N");
