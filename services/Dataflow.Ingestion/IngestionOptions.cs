@@ -66,6 +66,14 @@ public sealed class MqttConnectionOptions
     /// <summary>Messages the client buffers before it stops reading from the socket.</summary>
     public int ReceiveBufferCapacity { get; set; } = 1000;
 
+    /// <summary>
+    /// Unacknowledged QoS 1/2 messages the broker may send at once (MQTT 5.0 Receive Maximum, 1–65535). A message is
+    /// acknowledged only after Pub/Sub accepted it, so this window must hold more than one publish batch or the broker
+    /// waits for every batch's round trip; when unset it is <c>Ingestion:Pipeline:MaxOutstandingMessages</c>. With MQTT
+    /// 3.1.1 the broker's own limit applies (Mosquitto: <c>max_inflight_messages</c>, 20 by default).
+    /// </summary>
+    public int? ReceiveMaximum { get; set; }
+
     public MqttTlsSettings? Tls { get; set; }
 }
 

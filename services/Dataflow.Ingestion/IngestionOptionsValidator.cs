@@ -27,7 +27,7 @@ internal sealed class IngestionOptionsValidator : IValidateOptions<IngestionOpti
 
         try
         {
-            MqttClientFactory.CreateOptions(options.Mqtt);
+            MqttClientFactory.CreateOptions(options);
         }
         catch (ArgumentException ex)
         {

@@ -38,7 +38,7 @@ public static class IngestionServiceExtensions
         services.AddPubSub(builder.Configuration);
 
         services.AddSingleton(sp => RoutingFileLoader.Load(sp.GetRequiredService<IOptions<IngestionOptions>>().Value.RoutingFile));
-        services.AddSingleton(sp => new MqttClient(MqttClientFactory.CreateOptions(sp.GetRequiredService<IOptions<IngestionOptions>>().Value.Mqtt)));
+        services.AddSingleton(sp => new MqttClient(MqttClientFactory.CreateOptions(sp.GetRequiredService<IOptions<IngestionOptions>>().Value)));
         services.AddSingleton<IngestionProducers>();
         services.AddHostedService<IngestionTopicCheck>();
         services.AddSingleton<IPipeline>(sp =>

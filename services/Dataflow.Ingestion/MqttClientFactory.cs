@@ -8,8 +8,9 @@ internal static class MqttClientFactory
 {
     private const string Key = IngestionOptions.Section + ":Mqtt";
 
-    public static MqttClientOptions CreateOptions(MqttConnectionOptions settings)
+    public static MqttClientOptions CreateOptions(IngestionOptions ingestion)
     {
+        var settings = ingestion.Mqtt;
         if (string.IsNullOrWhiteSpace(settings.ConnectionString))
         {
             throw new ArgumentException($"{Key}:ConnectionString (or ConnectionStrings:{settings.ConnectionName ?? "mqtt"}) is required (mqtt://host:port or mqtts://host:port).");
@@ -42,6 +43,13 @@ internal static class MqttClientFactory
         options.Username = settings.Username ?? options.Username;
         options.Password = settings.Password ?? options.Password;
         options.ReceiveBufferCapacity = settings.ReceiveBufferCapacity;
+        var receiveMaximum = settings.ReceiveMaximum ?? Math.Min(ingestion.Pipeline.MaxOutstandingMessages, ushort.MaxValue);
+        if (receiveMaximum is < 1 or > ushort.MaxValue)
+        {
+            throw new ArgumentException($"{Key}:ReceiveMaximum must be 1 to 65535 (was {receiveMaximum}).");
+        }
+
+        options.ReceiveMaximum = (ushort)receiveMaximum;
         if (settings.Tls is { } tls && (tls.CaCertificatePath ?? tls.ClientCertificatePath ?? tls.ClientKeyPath ?? tls.TargetHost) is not null)
         {
             options.Tls = new MqttTlsOptions

@@ -25,7 +25,38 @@ public sealed class MqttMessageConsumer(
         ArgumentNullException.ThrowIfNull(deliver);
         client.Start();
         await client.WaitUntilConnectedAsync(stoppingToken);
-        var granted = await client.SubscribeAsync(subscriptions, stoppingToken);
+
+        // A persistent session's broker sends the queued messages right after CONNACK, ahead of our SUBACK. The
+        // client's buffer may be smaller than that backlog, and while it is full the client reads nothing more from
+        // the socket, the SUBACK included: so delivery must already run while the subscription is confirmed.
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var subscribing = SubscribeAsync(halt.Token);
+        var delivering = DeliverAsync(deliver, halt.Token, stoppingToken);
+        var first = await Task.WhenAny(subscribing, delivering);
+        if (first == subscribing && subscribing.IsCompletedSuccessfully)
+        {
+            await delivering;
+            return;
+        }
+
+        // The subscription failed, or delivery ended (stopping, or a failure) before the broker confirmed it: stop the
+        // other one and report how the first ended.
+        await halt.CancelAsync();
+        try
+        {
+            await (first == subscribing ? delivering : subscribing);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped by the halt above.
+        }
+
+        await first;
+    }
+
+    private async Task SubscribeAsync(CancellationToken cancellationToken)
+    {
+        var granted = await client.SubscribeAsync(subscriptions, cancellationToken);
         for (var i = 0; i < granted.Count; i++)
         {
             if ((byte)granted[i] >= 0x80)
@@ -33,13 +64,16 @@ public sealed class MqttMessageConsumer(
                 throw new InvalidOperationException($"The broker refused the subscription to '{subscriptions[i].Filter}': {granted[i]}.");
             }
         }
+    }
 
+    private async Task DeliverAsync(MessageDelivery deliver, CancellationToken cancellationToken, CancellationToken stoppingToken)
+    {
         try
         {
-            await foreach (var received in client.Messages.ReadAllAsync(stoppingToken))
+            await foreach (var received in client.Messages.ReadAllAsync(cancellationToken))
             {
                 var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { [TopicAttribute] = received.Topic };
-                await deliver(new Message(createMessageId(), received.Payload, attributes, _time.GetUtcNow(), new AckHandle(received)), stoppingToken);
+                await deliver(new Message(createMessageId(), received.Payload, attributes, _time.GetUtcNow(), new AckHandle(received)), cancellationToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
