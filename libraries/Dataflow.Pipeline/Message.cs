@@ -1,3 +1,5 @@
+using Dataflow.Google.Core;
+
 namespace Dataflow.Pipeline;
 
 /// <summary>Settles one received message at its source (Pub/Sub ack id, MQTT packet id, ...).</summary>
@@ -40,11 +42,7 @@ public sealed class Message
         Attributes = attributes;
         PublishTime = publishTime;
         _ackHandle = ackHandle;
-        Size = data.Length + id.Length;
-        foreach (var (key, value) in attributes)
-        {
-            Size += key.Length + value.Length;
-        }
+        Size = data.Length + id.Length + AttributeSize.Of(attributes);
     }
 
     /// <summary>The source's message id (unique per source).</summary>

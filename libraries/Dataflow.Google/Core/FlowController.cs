@@ -94,10 +94,10 @@ public sealed class FlowController
         {
             _count--;
             _bytes -= bytes;
-            while (_waiters.First is { } first && Fits(first.Value))
+            while (_waiters.First is { } first && Fits(first.Value.Bytes, first.Value.Probe))
             {
                 _waiters.RemoveFirst();
-                Admit(first.Value);
+                Admit(first.Value.Bytes, first.Value.Probe);
                 (admitted ??= []).Add(first.Value);
             }
         }
@@ -119,13 +119,13 @@ public sealed class FlowController
         Waiter waiter;
         lock (_gate)
         {
-            waiter = new Waiter(bytes, probe);
-            if (_waiters.Count == 0 && Fits(waiter))
+            if (_waiters.Count == 0 && Fits(bytes, probe))
             {
-                Admit(waiter);
+                Admit(bytes, probe);
                 return ValueTask.CompletedTask;
             }
 
+            waiter = new Waiter(bytes, probe);
             var node = _waiters.AddLast(waiter);
             waiter.Registration = cancellationToken.Register(() =>
             {
@@ -149,16 +149,16 @@ public sealed class FlowController
         return new ValueTask(waiter.Completion.Task);
     }
 
-    private bool Fits(Waiter waiter) => waiter.Probe
+    private bool Fits(long bytes, bool probe) => probe
         ? _count < MaxCount && _bytes < MaxBytes
-        : _count == 0 || (_count + 1 <= MaxCount && _bytes + waiter.Bytes <= MaxBytes);
+        : _count == 0 || (_count + 1 <= MaxCount && _bytes + bytes <= MaxBytes);
 
-    private void Admit(Waiter waiter)
+    private void Admit(long bytes, bool probe)
     {
-        if (!waiter.Probe)
+        if (!probe)
         {
             _count++;
-            _bytes += waiter.Bytes;
+            _bytes += bytes;
         }
     }
 

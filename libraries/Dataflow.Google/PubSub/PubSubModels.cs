@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Dataflow.Google.Core;
 
 namespace Dataflow.Google.PubSub;
 
@@ -20,19 +21,7 @@ public sealed record PubSubMessage
     [JsonIgnore]
     public int Size
     {
-        get
-        {
-            var size = Data.Length + (OrderingKey?.Length ?? 0);
-            if (Attributes is not null)
-            {
-                foreach (var (key, value) in Attributes)
-                {
-                    size += key.Length + value.Length;
-                }
-            }
-
-            return size;
-        }
+        get => Data.Length + (OrderingKey?.Length ?? 0) + AttributeSize.Of(Attributes);
     }
 }
 

@@ -19,19 +19,33 @@ public sealed class RoutingTable(string sourceFile, IReadOnlyList<IngestionRoute
     // The filters as matched: a shared subscription's filter without its $share/group/ prefix.
     private readonly string[] _filters = [.. routes.Select(r => MqttTopic.TryParseShared(r.MqttTopicFilter, out _, out var inner) ? inner : r.MqttTopicFilter)];
 
+    // Each route as a one-route match result, shared: most topics match exactly one route.
+    private readonly IReadOnlyList<IngestionRoute>[] _alone = [.. routes.Select(r => (IReadOnlyList<IngestionRoute>)[r])];
+
     /// <summary>Every route whose filter matches <paramref name="mqttTopic"/> (overlapping filters fan out), in file order.</summary>
     public IReadOnlyList<IngestionRoute> Match(string mqttTopic)
     {
-        List<IngestionRoute>? matching = null;
+        var single = -1;
+        List<IngestionRoute>? several = null;
         for (var i = 0; i < _filters.Length; i++)
         {
-            if (MqttTopic.Matches(_filters[i], mqttTopic))
+            if (!MqttTopic.Matches(_filters[i], mqttTopic))
             {
-                (matching ??= new List<IngestionRoute>(1)).Add(Routes[i]);
+                continue;
+            }
+
+            if (single < 0 && several is null)
+            {
+                single = i;
+            }
+            else
+            {
+                several ??= [Routes[single]];
+                several.Add(Routes[i]);
             }
         }
 
-        return matching ?? (IReadOnlyList<IngestionRoute>)[];
+        return several ?? (single >= 0 ? _alone[single] : []);
     }
 }
 
