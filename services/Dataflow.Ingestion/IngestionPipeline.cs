@@ -38,9 +38,10 @@ internal sealed class IngestionTransformer(RoutingTable routes, IngestionOptions
         }
 
         var data = EnvelopeCodec.Encode(new Envelope(message.Id, message.Data, publishTime, enrichment));
-        var routed = new List<RoutedMessage>(matching.Count);
-        foreach (var route in matching)
+        var routed = new RoutedMessage[matching.Count];
+        for (var i = 0; i < routed.Length; i++)
         {
+            var route = matching[i];
             var attributes = new Dictionary<string, string>(3, StringComparer.Ordinal)
             {
                 [WellKnownAttributes.MqttTopic] = topic,
@@ -51,7 +52,7 @@ internal sealed class IngestionTransformer(RoutingTable routes, IngestionOptions
                 attributes[WellKnownAttributes.DeviceId] = deviceId;
             }
 
-            routed.Add(new RoutedMessage(route, new OutgoingMessage(data, attributes)));
+            routed[i] = new RoutedMessage(route, new OutgoingMessage(data, attributes));
         }
 
         return ValueTask.FromResult(TransformResult.Of<IReadOnlyList<RoutedMessage>>(routed));
