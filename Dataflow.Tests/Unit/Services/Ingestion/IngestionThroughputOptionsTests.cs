@@ -1,13 +1,17 @@
 using Dataflow.Ingestion;
+using Dataflow.Mqtt.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Dataflow.Tests.Unit.Services.Ingestion;
 
-/// <summary><c>Ingestion:Publisher</c>: the batching of the Pub/Sub publishers, bound and validated at start.</summary>
+/// <summary>
+/// What bounds ingestion's throughput, bound and validated at start: <c>Ingestion:Publisher</c> (the batching of the
+/// Pub/Sub publishers) and <c>Ingestion:Mqtt:ReceiveMaximum</c> (how many unacknowledged messages the broker may send).
+/// </summary>
 [Trait("Category", "Unit")]
-public sealed class IngestionPublisherOptionsTests : IDisposable
+public sealed class IngestionThroughputOptionsTests : IDisposable
 {
     private readonly ServiceConfiguration _configuration = new();
 
@@ -18,6 +22,8 @@ public sealed class IngestionPublisherOptionsTests : IDisposable
         using var services = _configuration.Build(b => b.AddIngestion(), new(settings) { ["Ingestion:Mqtt:ConnectionString"] = "mqtt://127.0.0.1:1883" });
         return services.GetRequiredService<IOptions<IngestionOptions>>().Value;
     }
+
+    private MqttClientOptions ClientOptions(Dictionary<string, string?> settings) => MqttClientFactory.CreateOptions(Bind(settings));
 
     [Fact]
     public void Defaults_are_full_requests_sent_after_at_most_10_ms()
@@ -46,5 +52,38 @@ public sealed class IngestionPublisherOptionsTests : IDisposable
         var error = Assert.Throws<OptionsValidationException>(() => Bind(new() { [key] = value }));
 
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_receive_window_defaults_to_the_pipelines_outstanding_limit_so_more_than_one_batch_is_in_flight()
+    {
+        var options = Bind([]);
+        var window = MqttClientFactory.CreateOptions(options).ReceiveMaximum;
+
+        Assert.Equal(2000, window);
+        Assert.True(window > options.Publisher.MaxMessagesPerBatch);
+    }
+
+    [Fact]
+    public void The_receive_window_follows_a_configured_outstanding_limit_up_to_the_protocol_maximum()
+    {
+        Assert.Equal(5000, ClientOptions(new() { ["Ingestion:Pipeline:MaxOutstandingMessages"] = "5000" }).ReceiveMaximum);
+        Assert.Equal(ushort.MaxValue, ClientOptions(new() { ["Ingestion:Pipeline:MaxOutstandingMessages"] = "100000" }).ReceiveMaximum);
+    }
+
+    [Fact]
+    public void A_configured_receive_window_wins()
+    {
+        Assert.Equal(300, ClientOptions(new() { ["Ingestion:Mqtt:ReceiveMaximum"] = "300" }).ReceiveMaximum);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65536")]
+    public void An_out_of_range_receive_window_fails_start_naming_the_key(string value)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Bind(new() { ["Ingestion:Mqtt:ReceiveMaximum"] = value }));
+
+        Assert.Contains($"Ingestion:Mqtt:ReceiveMaximum must be 1 to 65535 (was {value})", error.Message, StringComparison.Ordinal);
     }
 }
