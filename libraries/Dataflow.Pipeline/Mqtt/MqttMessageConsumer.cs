@@ -51,7 +51,14 @@ public sealed class MqttMessageConsumer(
             // Stopped by the halt above.
         }
 
-        await first;
+        try
+        {
+            await first;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped while the subscription was still being confirmed: a stop, not a failure.
+        }
     }
 
     private async Task SubscribeAsync(CancellationToken cancellationToken)

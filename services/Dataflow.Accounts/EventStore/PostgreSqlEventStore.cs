@@ -117,7 +117,20 @@ public sealed class PostgreSqlEventStore(NpgsqlDataSource dataSource) : IEventSt
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    public async Task<StoredStream> LoadAsync(Guid accountId, Guid? transactionId, CancellationToken cancellationToken)
+    public Task<StoredStream> LoadAsync(Guid accountId, Guid? transactionId, CancellationToken cancellationToken) =>
+        LostPreparedStatement.RetryOnceAsync(() => LoadOnceAsync(accountId, transactionId, cancellationToken));
+
+    public Task<IReadOnlyList<AccountEvent>> ReadStreamAsync(Guid accountId, CancellationToken cancellationToken) =>
+        LostPreparedStatement.RetryOnceAsync(() => ReadStreamOnceAsync(accountId, cancellationToken));
+
+    public Task AppendAsync(IReadOnlyList<AccountEvent> events, IReadOnlyList<AccountSnapshot> snapshots, CancellationToken cancellationToken) =>
+        LostPreparedStatement.RetryOnceAsync(async () =>
+        {
+            await AppendOnceAsync(events, snapshots, cancellationToken);
+            return true;
+        });
+
+    private async Task<StoredStream> LoadOnceAsync(Guid accountId, Guid? transactionId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
@@ -149,7 +162,7 @@ public sealed class PostgreSqlEventStore(NpgsqlDataSource dataSource) : IEventSt
         return new StoredStream(snapshot, events, transactionEvents);
     }
 
-    public async Task<IReadOnlyList<AccountEvent>> ReadStreamAsync(Guid accountId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<AccountEvent>> ReadStreamOnceAsync(Guid accountId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(ReadStreamSql, connection);
@@ -158,7 +171,7 @@ public sealed class PostgreSqlEventStore(NpgsqlDataSource dataSource) : IEventSt
         return await ReadEventsAsync(reader, accountId, cancellationToken);
     }
 
-    public async Task AppendAsync(IReadOnlyList<AccountEvent> events, IReadOnlyList<AccountSnapshot> snapshots, CancellationToken cancellationToken)
+    private async Task AppendOnceAsync(IReadOnlyList<AccountEvent> events, IReadOnlyList<AccountSnapshot> snapshots, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(snapshots);
