@@ -81,7 +81,9 @@ public sealed class MqttClient : IAsyncDisposable
 
     /// <summary>
     /// Received messages, bounded by <see cref="MqttClientOptions.ReceiveBufferCapacity"/>: while it is full the client
-    /// stops reading from the socket. Completes when the client stops.
+    /// stops reading from the socket, the broker's replies included. So keep reading while awaiting
+    /// <see cref="SubscribeAsync(IReadOnlyList{MqttSubscription}, CancellationToken)"/>: a persistent session's backlog
+    /// arrives before the SUBACK and may exceed the buffer. Completes when the client stops.
     /// </summary>
     public ChannelReader<MqttReceivedMessage> Messages => _received.Reader;
 
