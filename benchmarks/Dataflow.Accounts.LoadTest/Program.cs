@@ -7,6 +7,8 @@ using System.Text.Json;
 // round) against a running instance; prints throughput, conflicts, latency percentiles and whether balances hold.
 //   dotnet Dataflow.Accounts.LoadTest.dll --url http://127.0.0.1:5000 [--threads 8] [--ops 1000]
 //       [--scenarios non-conflicting,idempotent,distinct] [--repetitions 1] [--no-barrier]
+//       [--warm-up-ops N]   (first run every scenario once with N operations per thread, unreported: this
+//                            process's own JIT and connections would otherwise slow the first repetition)
 //       [--seed-events <accountId>:<count>]   (open an account and bring it to <count> events, for GET benchmarks)
 //       [--service-pid <pid>]   (also report the service's CPU time per operation, from /proc: robust to other load)
 
@@ -28,6 +30,15 @@ if (options.SeedAccount is { } seed)
 }
 
 var allHeld = true;
+if (options.WarmUpOperations is { } warmUpOperations)
+{
+    var warmUp = options with { Operations = warmUpOperations, ServicePid = null };
+    foreach (var scenario in options.Scenarios)
+    {
+        allHeld &= (await Scenarios.RunAsync(client, scenario, warmUp, cancellation.Token)).BalancesHold;
+    }
+}
+
 for (var repetition = 1; repetition <= options.Repetitions; repetition++)
 {
     foreach (var scenario in options.Scenarios)
@@ -40,7 +51,7 @@ for (var repetition = 1; repetition <= options.Repetitions; repetition++)
 
 return allHeld ? 0 : 1;
 
-internal sealed record LoadOptions(Uri Url, int Threads, int Operations, IReadOnlyList<string> Scenarios, int Repetitions, bool Barrier, (Guid AccountId, int Events)? SeedAccount, int? ServicePid)
+internal sealed record LoadOptions(Uri Url, int Threads, int Operations, IReadOnlyList<string> Scenarios, int Repetitions, bool Barrier, (Guid AccountId, int Events)? SeedAccount, int? ServicePid, int? WarmUpOperations)
 {
     public static readonly string[] AllScenarios = ["non-conflicting", "idempotent", "distinct"];
 
@@ -85,7 +96,8 @@ internal sealed record LoadOptions(Uri Url, int Threads, int Operations, IReadOn
             Positive(values, "--repetitions", 1),
             !flags.Contains("--no-barrier"),
             seed,
-            values.ContainsKey("--service-pid") ? Positive(values, "--service-pid", 0) : null);
+            values.ContainsKey("--service-pid") ? Positive(values, "--service-pid", 0) : null,
+            values.ContainsKey("--warm-up-ops") ? Positive(values, "--warm-up-ops", 0) : null);
     }
 
     private static int Positive(Dictionary<string, string> values, string name, int fallback)
