@@ -1,5 +1,6 @@
 using Dataflow.Emulators.BigQuery;
 using Dataflow.Emulators.Storage;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -39,6 +40,7 @@ public static class EmulatorHostingExtensions
             kestrel.Limits.MaxRequestBufferSize = 4 << 20;
             kestrel.Limits.MaxResponseBufferSize = 4 << 20;
         });
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(services =>
         {
