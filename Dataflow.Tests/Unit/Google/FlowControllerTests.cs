@@ -97,4 +97,22 @@ public sealed class FlowControllerTests
         Assert.Equal(20, flow.OutstandingBytes);
         Assert.Equal(2, flow.TryReserve(10));
     }
+
+    [Fact]
+    public async Task Acquiring_with_room_allocates_nothing()
+    {
+        var flow = new FlowController(maxCount: 10, maxBytes: 1000);
+        using var cts = new CancellationTokenSource();
+        await flow.AcquireAsync(1, cts.Token);
+        flow.Release(1);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            await flow.AcquireAsync(1, cts.Token);
+            flow.Release(1);
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
 }

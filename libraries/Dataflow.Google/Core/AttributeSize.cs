@@ -5,6 +5,11 @@ public static class AttributeSize
 {
     public static int Of(IReadOnlyDictionary<string, string>? attributes)
     {
+        if (attributes is SingleAttributeDictionary single)
+        {
+            return single.Key.Length + single.Value.Length;
+        }
+
         var size = 0;
         if (attributes is Dictionary<string, string> dictionary)
         {

@@ -125,28 +125,29 @@ public sealed class FlowController
                 return ValueTask.CompletedTask;
             }
 
-            waiter = new Waiter(bytes, probe);
-            var node = _waiters.AddLast(waiter);
-            waiter.Registration = cancellationToken.Register(() =>
-            {
-                bool removed;
-                lock (_gate)
-                {
-                    removed = node.List is not null;
-                    if (removed)
-                    {
-                        _waiters.Remove(node);
-                    }
-                }
-
-                if (removed)
-                {
-                    waiter.Completion.TrySetCanceled(cancellationToken);
-                }
-            });
+            // The fast path above allocates nothing: the cancellation callback is static and gets the waiter as state
+            // (a lambda capturing the token would put a closure on every call, admitted or not).
+            waiter = new Waiter(this, bytes, probe, cancellationToken);
+            waiter.Node = _waiters.AddLast(waiter);
+            waiter.Registration = cancellationToken.Register(static state => ((Waiter)state!).Cancel(), waiter);
         }
 
         return new ValueTask(waiter.Completion.Task);
+    }
+
+    private void Cancel(Waiter waiter)
+    {
+        lock (_gate)
+        {
+            if (waiter.Node?.List is null)
+            {
+                return;
+            }
+
+            _waiters.Remove(waiter.Node);
+        }
+
+        waiter.Completion.TrySetCanceled(waiter.CancellationToken);
     }
 
     private bool Fits(long bytes, bool probe) => probe
@@ -162,14 +163,20 @@ public sealed class FlowController
         }
     }
 
-    private sealed class Waiter(long bytes, bool probe)
+    private sealed class Waiter(FlowController owner, long bytes, bool probe, CancellationToken cancellationToken)
     {
         public long Bytes { get; } = bytes;
 
         public bool Probe { get; } = probe;
 
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public LinkedListNode<Waiter>? Node { get; set; }
+
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationTokenRegistration Registration { get; set; }
+
+        public void Cancel() => owner.Cancel(this);
     }
 }

@@ -96,3 +96,58 @@ public sealed class Int64StringJsonConverter : JsonConverter<long>
         writer.WriteStringValue(buffer[..written]);
     }
 }
+
+/// <summary>
+/// Message attributes (a JSON object of strings). Writing enumerates a <see cref="Dictionary{TKey, TValue}"/> with its
+/// struct enumerator: the serializer's own dictionary converter goes through the interface and allocates an
+/// enumerator per message of every publish request. Reading builds an ordinal dictionary.
+/// </summary>
+public sealed class AttributesJsonConverter : JsonConverter<IReadOnlyDictionary<string, string>>
+{
+    public override IReadOnlyDictionary<string, string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Attributes must be a JSON object of strings; found {reader.TokenType}.");
+        }
+
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+            {
+                throw new JsonException($"Attribute '{key}' must be a string; found {reader.TokenType}.");
+            }
+
+            attributes[key] = reader.GetString()!;
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject ? attributes : throw new JsonException("Unterminated attributes object.");
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, string> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        if (value is Dictionary<string, string> dictionary)
+        {
+            foreach (var (key, text) in dictionary)
+            {
+                writer.WriteString(key, text);
+            }
+        }
+        else if (value is SingleAttributeDictionary single)
+        {
+            writer.WriteString(single.Key, single.Value);
+        }
+        else
+        {
+            foreach (var (key, text) in value)
+            {
+                writer.WriteString(key, text);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+}

@@ -8,6 +8,7 @@ public sealed record PubSubMessage
 {
     public ReadOnlyMemory<byte> Data { get; init; }
 
+    [JsonConverter(typeof(AttributesJsonConverter))]
     public IReadOnlyDictionary<string, string>? Attributes { get; init; }
 
     /// <summary>Messages with the same non-empty key are delivered in publish order to subscriptions with ordering enabled.</summary>

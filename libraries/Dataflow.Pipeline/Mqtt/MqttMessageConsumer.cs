@@ -1,3 +1,4 @@
+using Dataflow.Google.Core;
 using Dataflow.Mqtt.Client;
 using Dataflow.Mqtt.Protocol;
 
@@ -79,8 +80,7 @@ public sealed class MqttMessageConsumer(
         {
             await foreach (var received in client.Messages.ReadAllAsync(cancellationToken))
             {
-                var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { [TopicAttribute] = received.Topic };
-                await deliver(new Message(createMessageId(), received.Payload, attributes, _time.GetUtcNow(), new AckHandle(received)), cancellationToken);
+                await deliver(new Message(createMessageId(), received.Payload, new SingleAttributeDictionary(TopicAttribute, received.Topic), _time.GetUtcNow(), new AckHandle(received)), cancellationToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
