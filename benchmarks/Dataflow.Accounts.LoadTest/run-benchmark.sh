@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Accounts benchmark, everything in one run on this machine (loopback only, bounded durations):
 #   1. a throwaway PostgreSQL 15 with default durability (fsync on) on local disk;
-#   2. the service (Release) on it; pgbench with the equivalent scripts at the same concurrency;
+#   2. the service as deployed (the trimmed self-contained publish) on it; pgbench with the equivalent scripts at the same concurrency;
 #   3. non-conflicting deposits without barrier (wrk, then the load program) vs pgbench (alternating, two passes),
 #      then the load program's three reference scenarios (8 threads x 1000 operations, barrier per round);
 #   4. wrk GET of an account with 120 events vs pgbench's prepared read; the service's peak RSS;
 #   5. the in-memory store: the three scenarios (8 threads x MEMORY_OPS, default 15000) repeated 5 times (flatness), in
 #      MEMORY_SERIES (default 3) series, each on a fresh instance after warm-up; the median of the series per
 #      repetition, so that a burst of the VM's background load during one series does not pass for a trend.
-# Usage: benchmarks/Dataflow.Accounts.LoadTest/run-benchmark.sh [seconds-per-measurement, default 15] [all|memory]
+# Usage: benchmarks/Dataflow.Accounts.LoadTest/run-benchmark.sh [seconds-per-measurement, default 15] [all|postgresql|memory]
 set -euo pipefail
 SECONDS_PER_RUN=${1:-15}
 PART=${2:-all}
@@ -27,10 +27,10 @@ rss() {
   awk '/^Pss:|^Private_Clean|^Private_Dirty/ {printf "%s %d MB  ", $1, $2/1024}' "/proc/$1/smaps_rollup"; echo
 }
 
-echo "== build (Release)"
-dotnet build "$ROOT/services/Dataflow.Accounts" -c Release --artifacts-path "$ART" -v q -nologo | tail -n 2
+echo "== publish the service as deployed (trimmed, self-contained) and build the load program (Release)"
+dotnet publish "$ROOT/services/Dataflow.Accounts" -c Release -r linux-x64 -o "$ART/publish" --artifacts-path "$ART" -v q -nologo | tail -n 2
 dotnet build "$ROOT/benchmarks/Dataflow.Accounts.LoadTest" -c Release --artifacts-path "$ART" -v q -nologo | tail -n 2
-SERVICE="$ART/bin/Dataflow.Accounts/release/Dataflow.Accounts.dll"
+SERVICE="$ART/publish/Dataflow.Accounts"
 LOAD="$ART/bin/Dataflow.Accounts.LoadTest/release/Dataflow.Accounts.LoadTest.dll"
 
 WORK=$(mktemp -d /tmp/accounts-bench-XXXXXX); chmod 755 "$WORK"; chown postgres:postgres "$WORK"
@@ -55,7 +55,7 @@ postgresql_part() {
 
   echo "== service on port $SVC_PORT (PostgreSql)"
   ASPNETCORE_URLS="http://127.0.0.1:$SVC_PORT" ConnectionStrings__accounts="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=accounts" \
-    Accounts__Provider=PostgreSql Logging__LogLevel__Default=Warning dotnet "$SERVICE" >"$WORK/service.log" 2>&1 &
+    Accounts__Provider=PostgreSql Logging__LogLevel__Default=Warning "$SERVICE" >"$WORK/service.log" 2>&1 &
   SVC_PID=$!; PIDS+=("$SVC_PID")
   wait_ready "http://127.0.0.1:$SVC_PORT"
   # Warm-up (JIT, pool, prepared statements) outside the measurements.
@@ -120,7 +120,7 @@ postgresql_part() {
 memory_series() {
   local series=$1 port pid
   port=$(free_port)
-  ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning dotnet "$SERVICE" >"$WORK/memory-$series.log" 2>&1 &
+  ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning "$SERVICE" >"$WORK/memory-$series.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_ready "http://127.0.0.1:$port"
   load "$port" --threads 8 --ops 3000 --repetitions 2 >/dev/null   # the service's warm-up: tiered JIT settles
@@ -128,7 +128,8 @@ memory_series() {
   echo "in-memory service RSS: $(rss "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
-if [[ $PART == all ]]; then postgresql_part; elif [[ $PART != memory ]]; then echo "unknown part: $PART (all|memory)" >&2; exit 2; fi
+case $PART in all|postgresql) postgresql_part ;; memory) ;; *) echo "unknown part: $PART (all|postgresql|memory)" >&2; exit 2 ;; esac
+[[ $PART == postgresql ]] && exit 0
 for series in $(seq 1 "$MEMORY_SERIES"); do
   echo "== in-memory store, series $series: three scenarios (8 x $MEMORY_OPS) x 5 repetitions on a fresh instance"
   memory_series "$series"

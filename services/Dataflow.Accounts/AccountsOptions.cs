@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Dataflow.Accounts;
 
@@ -33,3 +34,7 @@ public sealed class AccountsOptions
     [Range(0, 10_000_000)]
     public int StateCacheCapacity { get; set; } = 10_000;
 }
+
+/// <summary>The options' data annotations, checked by code generated at build time (trim-safe, unlike <c>ValidateDataAnnotations</c>).</summary>
+[OptionsValidator]
+internal sealed partial class AccountsOptionsRangeValidator : IValidateOptions<AccountsOptions>;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dataflow.Accounts.Api;
 using Dataflow.Accounts.Application;
 using Dataflow.Accounts.EventStore;
 using Microsoft.Extensions.Options;
@@ -46,9 +47,10 @@ public static class AccountsServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<AccountsOptions>()
             .BindConfiguration(AccountsOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccountsOptions>, AccountsOptionsRangeValidator>();
         services.AddSingleton<IValidateOptions<AccountsOptions>, AccountsOptionsValidator>();
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountsJsonContext.Default));
 
         services.AddSingleton(sp => EventStoreSelection.From(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IOptions<AccountsOptions>>().Value));
         services.AddSingleton(sp =>

@@ -4,37 +4,40 @@ using Dataflow.Tests.Infrastructure;
 
 namespace Dataflow.Tests.E2E.Accounts;
 
-/// <summary>The built accounts service run as its own process (<c>dotnet Dataflow.Accounts.dll</c>) on a free loopback port.</summary>
+/// <summary>
+/// The accounts service run as its own process on a free loopback port: the build next to the tests
+/// (<c>dotnet Dataflow.Accounts.dll</c>), or a published self-contained executable.
+/// </summary>
 public sealed class AccountsServiceProcess : ServerProcess
 {
     private readonly string _provider;
     private readonly string _connectionString;
+    private readonly string? _executable;
 
-    private AccountsServiceProcess(string provider, string connectionString)
+    private AccountsServiceProcess(string provider, string connectionString, string? executable)
         : base("accounts")
     {
         _provider = provider;
         _connectionString = connectionString;
+        _executable = executable;
     }
 
     public Uri BaseUri => new($"http://{Host}:{Port}/");
 
     public static Task<AccountsServiceProcess> StartAsync(string provider, string connectionString, CancellationToken cancellationToken) =>
-        StartAsync(new AccountsServiceProcess(provider, connectionString), prepare: null, cancellationToken);
+        StartAsync(new AccountsServiceProcess(provider, connectionString, executable: null), prepare: null, cancellationToken);
+
+    /// <summary>Starts a published service (<c>dotnet publish -r linux-x64</c>) from its executable.</summary>
+    public static Task<AccountsServiceProcess> StartPublishedAsync(string executable, string provider, string connectionString, CancellationToken cancellationToken) =>
+        StartAsync(new AccountsServiceProcess(provider, connectionString, executable), prepare: null, cancellationToken);
 
     protected override ChildProcessOptions CreateProcessOptions()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Dataflow.Accounts.dll");
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException("The accounts service is not built next to the tests.", dll);
-        }
-
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        return new ChildProcessOptions(dotnet, [dll])
+        var (fileName, arguments) = _executable is { } executable ? (executable, Array.Empty<string>()) : BuiltNextToTheTests();
+        return new ChildProcessOptions(fileName, arguments)
         {
             DisplayName = $"accounts:{Port.ToString(CultureInfo.InvariantCulture)}",
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = Path.GetDirectoryName(_executable) ?? AppContext.BaseDirectory,
             Environment = new Dictionary<string, string?>
             {
                 ["ASPNETCORE_URLS"] = $"http://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}",
@@ -45,6 +48,18 @@ public sealed class AccountsServiceProcess : ServerProcess
                 ["Logging__LogLevel__Default"] = "Warning",
             },
         };
+    }
+
+    private static (string FileName, string[] Arguments) BuiltNextToTheTests()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Dataflow.Accounts.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException("The accounts service is not built next to the tests.", dll);
+        }
+
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return (dotnet, [dll]);
     }
 
     protected override async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
