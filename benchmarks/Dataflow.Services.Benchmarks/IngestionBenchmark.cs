@@ -105,6 +105,7 @@ internal static class IngestionBenchmark
                 }
 
                 var cpu = CpuSample.Take();
+                var (emulatorCpu, mosquittoCpu) = (ProcessTreeCpu.Of(emulator.ProcessId), ProcessTreeCpu.Of(mosquitto.ProcessId));
                 if (side == "ingestion" && round > 0)
                 {
                     allocations?.Start();
@@ -119,6 +120,7 @@ internal static class IngestionBenchmark
                 };
                 var seconds = watch.Elapsed.TotalSeconds;
                 var (ownCpu, machineCpu, allocated, switches) = CpuSample.Take() - cpu;
+                (emulatorCpu, mosquittoCpu) = (ProcessTreeCpu.Of(emulator.ProcessId) - emulatorCpu, ProcessTreeCpu.Of(mosquitto.ProcessId) - mosquittoCpu);
                 if (side == "ingestion" && round > 0)
                 {
                     allocations?.StopAndPrint();
@@ -127,7 +129,7 @@ internal static class IngestionBenchmark
                 if (round > 0)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s; CPU per message: this process {ownCpu.TotalMicroseconds / count:F1} µs, whole machine {machineCpu.TotalMicroseconds / count:F1} µs; this process allocated {allocated / count:N0} B and switched context {(double)switches / count:F2} times; load {load})"));
+                        $"round {round} {side,-13} {count / seconds,9:N0} msg/s  ({count} in {seconds:F2} s; CPU per message: this process {ownCpu.TotalMicroseconds / count:F1} µs, whole machine {machineCpu.TotalMicroseconds / count:F1} µs, emulator {emulatorCpu.TotalMicroseconds / count:F1} µs, mosquitto {mosquittoCpu.TotalMicroseconds / count:F1} µs; this process allocated {allocated / count:N0} B and switched context {(double)switches / count:F2} times; load {load})"));
                 }
 
                 // Verification (untimed), right after the side so the emulator never holds more than one side's messages:

@@ -236,3 +236,41 @@ internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine, lo
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int GetResourceUsage(int who, [Out] long[] usage);
 }
+
+/// <summary>CPU time of a process and all its descendants (a server started through a wrapper script), from /proc.</summary>
+internal static class ProcessTreeCpu
+{
+    public static TimeSpan Of(int? rootId)
+    {
+        if (rootId is not { } root)
+        {
+            return TimeSpan.Zero;
+        }
+
+        long ticks = 0;
+        var pending = new Stack<int>([root]);
+        while (pending.TryPop(out var pid))
+        {
+            try
+            {
+                // "pid (comm) state ppid ..." — comm may hold spaces, so fields are counted after the last ')'.
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        pending.Push(int.Parse(child, CultureInfo.InvariantCulture));
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The process ended while being read: its time is no longer attributable.
+            }
+        }
+
+        return TimeSpan.FromMilliseconds(ticks * 10);
+    }
+}

@@ -45,6 +45,9 @@ public abstract class ServerProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The server's process id while it runs (benchmarks read its CPU time from /proc).</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>The server's most recent log lines.</summary>
     public string LogTail(int lines = 50) => _process?.Logs.Tail(lines) ?? "(not started)";
 
