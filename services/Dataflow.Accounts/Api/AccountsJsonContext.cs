@@ -5,8 +5,8 @@ namespace Dataflow.Accounts.Api;
 
 /// <summary>
 /// Serialization of the API's responses generated at build time: no reflection or run-time code generation per
-/// type, which the trimmed build (docs/deployment) requires and which the service uses in every build, so the tests
-/// exercise the same serializers as the deployed binary.
+/// type. The trimmed publish (README, "Deploy") requires it; every build uses it (reflection-based JSON is off), so
+/// the tests exercise the same serializers as the deployed executable.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(AccountResponse))]
