@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Dataflow.Hosting.Processes;
 
 // Load program for the accounts service: the reference stress scenarios (threads × operations, a barrier per
 // round) against a running instance; prints throughput, conflicts, latency percentiles and whether balances hold.
@@ -126,21 +127,6 @@ internal sealed record ScenarioResult(string Scenario, int Threads, int Operatio
     }
 }
 
-/// <summary>CPU time (user + system) a process has used so far, from /proc/&lt;pid&gt;/stat.</summary>
-internal static class ProcessCpu
-{
-    private const double TicksPerSecond = 100; // USER_HZ on Linux
-
-    public static TimeSpan Read(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
-    }
-}
-
 internal static class Scenarios
 {
     public static async Task<ScenarioResult> RunAsync(HttpClient client, string scenario, LoadOptions options, CancellationToken cancellationToken)
@@ -160,7 +146,7 @@ internal static class Scenarios
         var requests = new long[threads];
         using var barrier = new Barrier(threads);
         var roundTransactions = Enumerable.Range(0, options.Operations).Select(_ => Guid.NewGuid()).ToArray();
-        var cpuBefore = options.ServicePid is { } pid ? ProcessCpu.Read(pid) : TimeSpan.Zero;
+        var cpuBefore = options.ServicePid is { } pid ? ProcessTable.CpuTime(pid) : TimeSpan.Zero;
         var stopwatch = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
             () =>
@@ -201,7 +187,7 @@ internal static class Scenarios
             TaskScheduler.Default)).ToArray();
         await Task.WhenAll(workers);
         stopwatch.Stop();
-        TimeSpan? serviceCpu = options.ServicePid is { } servicePid ? ProcessCpu.Read(servicePid) - cpuBefore : null;
+        TimeSpan? serviceCpu = options.ServicePid is { } servicePid ? ProcessTable.CpuTime(servicePid) - cpuBefore : null;
 
         var expected = scenario switch
         {

@@ -38,7 +38,7 @@ public sealed class AppHostLifetimeTests : IDisposable
             await Task.Delay(250, timeout.Token);
         }
         TestContext.Current.TestOutputHelper?.WriteLine(appHost.Logs.Tail(10));
-        var children = AppHostProcess.Descendants(appHost.Id);
+        var children = ProcessTable.Descendants(appHost.Id);
         // The whole topology: postgres, mariadbd, redis, mosquitto, two emulators, nginx and three .NET services.
         Assert.Contains(children, c => c.Name == "postgres");
         Assert.Contains(children, c => c.Name == "mariadbd");
@@ -72,11 +72,11 @@ public sealed class AppHostLifetimeTests : IDisposable
     private static async Task AssertAllGoneAsync(IReadOnlyList<(int Pid, string Name)> children)
     {
         // The kernel delivers the parent-death signal at once; give the processes a moment to be reaped.
-        for (var attempt = 0; attempt < 100 && children.Any(c => AppHostProcess.IsAlive(c.Pid)); attempt++)
+        for (var attempt = 0; attempt < 100 && children.Any(c => ProcessTable.IsAlive(c.Pid)); attempt++)
         {
             await Task.Delay(100, Ct);
         }
-        var survivors = children.Where(c => AppHostProcess.IsAlive(c.Pid)).ToList();
+        var survivors = children.Where(c => ProcessTable.IsAlive(c.Pid)).ToList();
         Assert.True(survivors.Count == 0, $"Still running: {string.Join(", ", survivors.Select(s => $"{s.Name}({s.Pid})"))}");
     }
 

@@ -24,66 +24,6 @@ public static class AppHostProcess
         }, cancellationToken);
     }
 
-    /// <summary>Every process below <paramref name="pid"/> (children, grandchildren, …) as (pid, command name).</summary>
-    public static IReadOnlyList<(int Pid, string Name)> Descendants(int pid)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var candidate))
-            {
-                continue;
-            }
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                parents[candidate] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // Exited while we looked.
-            }
-        }
-        var result = new List<(int, string)>();
-        var frontier = new Queue<int>([pid]);
-        while (frontier.TryDequeue(out var parent))
-        {
-            foreach (var (child, _) in parents.Where(p => p.Value == parent))
-            {
-                result.Add((child, Name(child)));
-                frontier.Enqueue(child);
-            }
-        }
-        return result;
-    }
-
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            // A zombie has exited; only its exit status is left for the parent to collect.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
-    private static string Name(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
-
     private static async Task<string> BuildAsync()
     {
         var project = Path.Combine(HostingPaths.RepositoryRoot, "Dataflow.AppHost", "Dataflow.AppHost.csproj");
