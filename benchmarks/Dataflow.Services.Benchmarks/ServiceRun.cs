@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -48,6 +49,10 @@ internal sealed class SettledCounter : IDisposable
     private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _acked;
     private long _nacked;
+    private long _firstAckAt;
+    private long _firstAckCount;
+    private long _reachedAt;
+    private long _ackedAtReach;
 
     public SettledCounter(string pipeline, long target)
     {
@@ -70,6 +75,13 @@ internal sealed class SettledCounter : IDisposable
 
     public long Nacked => Interlocked.Read(ref _nacked);
 
+    /// <summary>
+    /// Messages per second from the first ack to the one that reached the target: the pipeline's sustained rate,
+    /// without the host's start-up, the connections' set-up and the shutdown. Valid once <see cref="Reached"/> completed.
+    /// </summary>
+    public double SustainedPerSecond =>
+        (_ackedAtReach - _firstAckCount) / Stopwatch.GetElapsedTime(_firstAckAt, _reachedAt).TotalSeconds;
+
     public void Dispose() => _listener.Dispose();
 
     private void OnMeasurement(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
@@ -85,9 +97,19 @@ internal sealed class SettledCounter : IDisposable
         if (instrument.Name == "dataflow.pipeline.messages.nacked")
         {
             Interlocked.Add(ref _nacked, value);
+            return;
         }
-        else if (Interlocked.Add(ref _acked, value) >= _target)
+
+        var now = Stopwatch.GetTimestamp();
+        if (Interlocked.CompareExchange(ref _firstAckAt, now, 0) == 0)
         {
+            _firstAckCount = value;
+        }
+
+        var acked = Interlocked.Add(ref _acked, value);
+        if (acked >= _target && Interlocked.CompareExchange(ref _reachedAt, now, 0) == 0)
+        {
+            _ackedAtReach = acked;
             _reached.TrySetResult();
         }
     }
@@ -204,9 +226,9 @@ internal static class Machine
 
 /// <summary>
 /// CPU time used so far by this process and by the whole machine (all processes, from <c>/proc/stat</c>), with this
-/// process's allocated bytes and context switches (voluntary and involuntary, all its threads).
+/// process's allocated bytes, context switches (voluntary and involuntary, all its threads) and JIT compilations.
 /// </summary>
-internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine, long AllocatedBytes, long ContextSwitches)
+internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine, long AllocatedBytes, long ContextSwitches, long JitMethods, TimeSpan JitTime)
 {
     // Fields of the first /proc/stat line that count as busy: user, nice, system, irq, softirq, steal.
     private static readonly int[] BusyFields = [1, 2, 3, 6, 7, 8];
@@ -217,12 +239,12 @@ internal readonly record struct CpuSample(TimeSpan Process, TimeSpan Machine, lo
         var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var busyTicks = BusyFields.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
         return new CpuSample(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromMilliseconds(busyTicks * 10),
-            GC.GetTotalAllocatedBytes(precise: true), ContextSwitchesSoFar());
+            GC.GetTotalAllocatedBytes(precise: true), ContextSwitchesSoFar(), System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
     }
 
     public static CpuSample operator -(CpuSample after, CpuSample before) =>
         new(after.Process - before.Process, after.Machine - before.Machine, after.AllocatedBytes - before.AllocatedBytes,
-            after.ContextSwitches - before.ContextSwitches);
+            after.ContextSwitches - before.ContextSwitches, after.JitMethods - before.JitMethods, after.JitTime - before.JitTime);
 
     private static long ContextSwitchesSoFar()
     {
