@@ -34,7 +34,7 @@ public sealed class RoutingTable(string sourceFile, IReadOnlyList<IngestionRoute
                 continue;
             }
 
-            if (single < 0 && several is null)
+            if (single < 0)
             {
                 single = i;
             }

@@ -53,6 +53,32 @@ public sealed class RoutingFileLoaderTests
     }
 
     [Fact]
+    public void A_topic_matching_overlapping_filters_fans_out_to_every_route_in_file_order()
+    {
+        var table = RoutingFileLoader.Parse("""
+            routes:
+              all:
+                source:      { mqtt_topic: "#" }
+                destination: { route_name: "archive" }
+              uplinks:
+                source:      { mqtt_topic: "devices/+/up" }
+                destination: { route_name: "uplinks" }
+              device-one:
+                source:      { mqtt_topic: "$share/workers/devices/d1/#" }
+                destination: { route_name: "d1" }
+            producers:
+              archive: { topic: "archive" }
+              uplinks: { topic: "uplinks" }
+              d1:      { topic: "device-one" }
+            """, File);
+
+        Assert.Equal(["archive", "uplinks", "d1"], table.Match("devices/d1/up").Select(r => r.RouteName));
+        Assert.Equal(["archive", "uplinks"], table.Match("devices/d2/up").Select(r => r.RouteName));
+        Assert.Equal(["archive", "d1"], table.Match("devices/d1/join").Select(r => r.RouteName));
+        Assert.Equal(["archive"], table.Match("other").Select(r => r.RouteName));
+    }
+
+    [Fact]
     public void An_unreadable_file_names_the_file()
     {
         var path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.yaml");
